@@ -1,0 +1,32 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Layers (the folder of a file tells its layer):
+//   Sources/Core     VFIOCore     pure: model, parsing, checks, quirks, rendering. No syscalls, no Foundation.
+//   Sources/Host     VFIOHost     the one door to the host: rooted filesystem, snapshots, later writes/journal.
+//   Sources/CLI      vfioctl      thin argument-parser front end.
+//   Sources/Fixtures VFIOFixtures builders for fake host trees (tests, example hosts, benchmarks).
+//   Sources/MakeHost vfioctl-mkhost  writes example and synthetic host trees with VFIOFixtures.
+let package = Package(
+    name: "vfioctl",
+    products: [
+        .executable(name: "vfioctl", targets: ["vfioctl"]),
+        .library(name: "VFIOCore", targets: ["VFIOCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "VFIOCore", path: "Sources/Core"),
+        .target(name: "VFIOHost", dependencies: ["VFIOCore"], path: "Sources/Host"),
+        .executableTarget(
+            name: "vfioctl",
+            dependencies: ["VFIOCore", "VFIOHost", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/CLI"),
+        .target(name: "VFIOFixtures", path: "Sources/Fixtures"),
+        .executableTarget(name: "vfioctl-mkhost", dependencies: ["VFIOFixtures"], path: "Sources/MakeHost"),
+        .testTarget(name: "CoreTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/CoreTests"),
+        .testTarget(name: "HostTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/HostTests"),
+        .testTarget(name: "CLITests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/CLITests"),
+    ]
+)

@@ -1,0 +1,20 @@
+import ArgumentParser
+import VFIOCore
+import VFIOHost
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List IOMMU groups and their devices (lspci -nn style), or the host as JSON.")
+
+    @OptionGroup var root: RootOptions
+    @Flag(help: "Print the stable JSON contract (see README).") var json = false
+
+    func run() throws {
+        let (_, host) = try root.load()
+        if json {
+            Output.write(ListRenderer.json(host).serialized(pretty: true))
+        } else {
+            Output.write(ListRenderer.text(host))
+        }
+    }
+}

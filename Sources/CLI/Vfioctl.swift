@@ -1,0 +1,39 @@
+import ArgumentParser
+import VFIOCore
+import VFIOHost
+
+@main
+struct Vfioctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vfioctl",
+        abstract: "Inspect, diagnose and prepare a Linux/KVM host for VFIO PCI passthrough.",
+        version: "0.1.0",
+        subcommands: [List.self, Doctor.self, SnapshotCommand.self])
+}
+
+/// `--root PATH` on every subcommand: a directory laid out like `/`, or a `vfioctl snapshot` tarball.
+struct RootOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Host root: a directory laid out like / or a vfioctl snapshot (.tar.gz).", valueName: "PATH"))
+    var root: String = "/"
+
+    func open() throws -> HostSession {
+        do { return try HostSession(root: root) } catch { throw CLIError(error.description) }
+    }
+
+    func load() throws -> (HostSession, HostModel) {
+        let session = try open()
+        do { return (session, try session.load()) } catch { throw CLIError("\(root): \(error)") }
+    }
+}
+
+/// A failure of vfioctl itself, printed as `vfioctl: <message>` with exit status 3.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+enum Output {
+    static func write(_ text: String) {
+        print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
+    }
+}

@@ -1,0 +1,55 @@
+/// Reads `/proc/cpuinfo` and `/sys/devices/system/{cpu,node}`.
+struct CPULoader {
+    let files: any HostFileReader
+    static let cpuDir = "/sys/devices/system/cpu"
+
+    func load(problems: inout Problems) -> CPUInfo {
+        let loader = HostLoader(files)
+        var cpu = CPUInfo()
+        let info = ProcParsers.cpuinfo(loader.text("/proc/cpuinfo", &problems) ?? "")
+        cpu.vendorString = info.vendorID
+        cpu.vendor = info.vendorID == "GenuineIntel" ? .intel : info.vendorID == "AuthenticAMD" ? .amd : .other
+        cpu.modelName = info.modelName
+        cpu.hasVMX = info.flags.contains("vmx")
+        cpu.hasSVM = info.flags.contains("svm")
+        cpu.isVirtualMachine = info.flags.contains("hypervisor")
+
+        cpu.online = cpuSet("\(Self.cpuDir)/online", &problems) ?? CPUSet(info.processors)
+        cpu.isolated = cpuSet("\(Self.cpuDir)/isolated", &problems) ?? .empty
+        cpu.nohzFull = cpuSet("\(Self.cpuDir)/nohz_full", &problems) ?? .empty
+
+        for node in loader.list("/sys/devices/system/node", &problems) where node.hasPrefix("node") {
+            guard let id = Int(node.dropFirst(4)) else { continue }
+            let base = "/sys/devices/system/node/\(node)"
+            cpu.numaNodes.append(NUMANode(id: id, cpus: cpuSet("\(base)/cpulist", &problems) ?? .empty,
+                                          hugepages: loader.hugepagePools(under: "\(base)/hugepages", node: id, &problems)))
+        }
+        cpu.numaNodes.sort { $0.id < $1.id }
+
+        for id in cpu.online {
+            let base = "\(Self.cpuDir)/cpu\(id)"
+            func int(_ name: String) -> Int? { loader.optionalText("\(base)/topology/\(name)", &problems).flatMap { Int($0) } }
+            var logical = LogicalCPU(id: id, coreID: int("core_id") ?? id, packageID: int("physical_package_id") ?? 0,
+                                     dieID: int("die_id") ?? 0,
+                                     threadSiblings: cpuSet("\(base)/topology/thread_siblings_list", &problems) ?? CPUSet([id]),
+                                     l3Shared: nil, node: cpu.numaNodes.first { $0.cpus.contains(id) }?.id)
+            for index in loader.list("\(base)/cache", &problems) where index.hasPrefix("index") {
+                let dir = "\(base)/cache/\(index)"
+                if loader.optionalText("\(dir)/level", &problems) == "3" {
+                    logical.l3Shared = cpuSet("\(dir)/shared_cpu_list", &problems)
+                }
+            }
+            cpu.logicalCPUs.append(logical)
+        }
+        return cpu
+    }
+
+    private func cpuSet(_ path: String, _ problems: inout Problems) -> CPUSet? {
+        guard let text = HostLoader(files).optionalText(path, &problems) else { return nil }
+        guard let set = CPUSet(list: text) else {
+            problems.add(path, "not a CPU list: '\(text)'")
+            return nil
+        }
+        return set
+    }
+}

@@ -1,0 +1,104 @@
+/// Parses PCI configuration space bytes (sysfs: `config`) into capabilities.
+/// Non-root readers get only the first 64 bytes; then the capability list is reported as truncated.
+public enum ConfigSpace {
+    public struct Malformed: Error, Sendable, CustomStringConvertible {
+        public let detail: String
+        public var description: String { detail }
+    }
+
+    public struct Header: Sendable, Equatable {
+        public var vendorID: UInt16
+        public var deviceID: UInt16
+        public var classCode: UInt32
+        public var revision: UInt8
+        public var headerType: UInt8
+    }
+
+    public static func header(_ bytes: [UInt8]) throws(Malformed) -> Header {
+        guard bytes.count >= 64 else { throw Malformed(detail: "config space has \(bytes.count) bytes, expected at least 64") }
+        return Header(vendorID: u16(bytes, 0), deviceID: u16(bytes, 2),
+                      classCode: UInt32(bytes[0x0b]) << 16 | UInt32(bytes[0x0a]) << 8 | UInt32(bytes[0x09]),
+                      revision: bytes[0x08], headerType: bytes[0x0e] & 0x7f)
+    }
+
+    public static func capabilities(_ bytes: [UInt8]) throws(Malformed) -> PCICapabilities {
+        _ = try header(bytes)
+        var caps = PCICapabilities()
+        caps.headerType = bytes[0x0e] & 0x7f
+        caps.multifunction = bytes[0x0e] & 0x80 != 0
+        caps.truncated = bytes.count < 256
+        let status = u16(bytes, 0x06)
+        guard status & 0x10 != 0 else { return caps }  // Status: Capabilities List
+        if caps.truncated { return caps }
+
+        // Standard list: pointer at 0x34 (0x14 for CardBus), each entry (id, next).
+        var pointer = Int(bytes[caps.headerType == 2 ? 0x14 : 0x34] & 0xfc)
+        var seen = Set<Int>()
+        while pointer >= 0x40, pointer + 1 < bytes.count, seen.insert(pointer).inserted {
+            let id = bytes[pointer]
+            switch id {
+            case 0x01:  // Power Management: PMCSR at +4, No_Soft_Reset bit 3; PMC D3hot always supported
+                if pointer + 5 < bytes.count {
+                    caps.powerManagement = .init(noSoftReset: bytes[pointer + 4] & 0x08 != 0)
+                }
+            case 0x05: caps.msi = true
+            case 0x09: caps.vendorSpecific = true
+            case 0x10:  // PCI Express: caps register at +2, Device Capabilities at +4
+                if pointer + 8 <= bytes.count {
+                    let expCaps = u16(bytes, pointer + 2)
+                    let devCap = u32(bytes, pointer + 4)
+                    let type = UInt8((expCaps >> 4) & 0xf)
+                    caps.express = .init(portType: .init(rawValue: type) ?? .unknown,
+                                         functionLevelReset: devCap & (1 << 28) != 0,
+                                         slotImplemented: expCaps & (1 << 8) != 0)
+                }
+            case 0x11:
+                if pointer + 4 <= bytes.count {
+                    caps.msix = .init(tableSize: Int(u16(bytes, pointer + 2) & 0x7ff) + 1)
+                }
+            default: break
+            }
+            pointer = Int(bytes[pointer + 1] & 0xfc)
+        }
+
+        // Extended list from 0x100 (PCIe only): header = id:16, version:4, next:12.
+        guard caps.express != nil, bytes.count >= 0x104 else { return caps }
+        var ext = 0x100
+        var seenExt = Set<Int>()
+        while ext >= 0x100, ext + 4 <= bytes.count, seenExt.insert(ext).inserted {
+            let header = u32(bytes, ext)
+            if header == 0 || header == 0xffff_ffff { break }
+            switch UInt16(header & 0xffff) {
+            case 0x0003: caps.deviceSerialNumber = true
+            case 0x000d:
+                if ext + 8 <= bytes.count {
+                    caps.acs = .init(capabilities: u16(bytes, ext + 4), control: u16(bytes, ext + 6))
+                }
+            case 0x000e: caps.ari = true
+            case 0x0010: caps.sriov = true
+            default: break
+            }
+            ext = Int(header >> 20) & 0xffc
+        }
+        return caps
+    }
+
+    /// The byte range of the Device Serial Number extended capability's serial (for redaction).
+    public static func serialNumberRange(_ bytes: [UInt8]) -> Range<Int>? {
+        guard bytes.count >= 0x104 else { return nil }
+        var ext = 0x100
+        var seen = Set<Int>()
+        while ext >= 0x100, ext + 4 <= bytes.count, seen.insert(ext).inserted {
+            let header = u32(bytes, ext)
+            if header == 0 || header == 0xffff_ffff { return nil }
+            if header & 0xffff == 0x0003, ext + 12 <= bytes.count { return (ext + 4)..<(ext + 12) }
+            ext = Int(header >> 20) & 0xffc
+        }
+        return nil
+    }
+
+    @inline(__always) static func u16(_ b: [UInt8], _ o: Int) -> UInt16 { UInt16(b[o]) | UInt16(b[o + 1]) << 8 }
+    @inline(__always) static func u32(_ b: [UInt8], _ o: Int) -> UInt32 {
+        UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24
+    }
+}
