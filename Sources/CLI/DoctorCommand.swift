@@ -5,16 +5,32 @@ import VFIOHost
 struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run every passthrough check and print findings with evidence and fixes.",
-        discussion: "Exit status: 0 nothing worse than info, 1 warnings, 2 at least one failure, 3 vfioctl itself failed.")
+        discussion: "Exit status: 0 nothing worse than info, 1 warnings, 2 at least one failure (passthrough blocked), 3 vfioctl itself failed.")
 
     @OptionGroup var root: RootOptions
     @Option(name: .customLong("device"), help: ArgumentHelp("Focus on passing this device (and its group) to a VM.", valueName: "ADDR"))
     var devices: [String] = []
     @Flag(help: "Print findings as JSON.") var json = false
+    @Flag(name: .shortAndLong, help: "Show evidence for passing checks too.") var verbose = false
 
     func run() throws {
         let (_, host) = try root.load()
-        _ = host
-        throw CLIError("doctor: not built yet")
+        var targets: [PCIAddress] = []
+        for text in devices {
+            guard let address = PCIAddress(text) else {
+                throw CLIError("--device \(text): not a PCI address (expected DDDD:BB:DD.F, e.g. 0000:01:00.0)")
+            }
+            guard host.device(address) != nil else {
+                throw CLIError("--device \(address): no such PCI device on this host (vfioctl list shows them)")
+            }
+            targets.append(address)
+        }
+        let report = VFIOCore.Doctor.run(CheckContext(host: host, targets: targets))
+        if json {
+            Output.write(DoctorRenderer.json(report).serialized(pretty: true))
+        } else {
+            Output.write(DoctorRenderer.text(report, host: host, verbose: verbose))
+        }
+        if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
     }
 }

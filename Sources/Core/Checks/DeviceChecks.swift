@@ -1,0 +1,206 @@
+/// Checks about the devices to pass (`--device`, or candidate GPUs): group, driver, display, reset, quirks
+/// (DOMAIN §2.5–2.9).
+enum DeviceChecks {
+    /// Runs `body` for every focus device, or reports why there is nothing to check.
+    static func perDevice(_ ctx: CheckContext, _ body: (PCIDevice) -> [Finding]) -> [Finding] {
+        let devices = ctx.focusDevices
+        guard !devices.isEmpty else {
+            return [Finding(status: .skipped, title: "No device selected and no candidate GPU found (use --device ADDR)")]
+        }
+        return devices.flatMap(body)
+    }
+
+    /// Why a group member would hurt the host if taken away, or nil.
+    static func hostCritical(_ d: PCIDevice) -> String? {
+        let c = d.pciClass
+        let bound = d.driver != nil && !d.isBoundToVFIO
+        if c.isISABridge { return "ISA/LPC bridge (the platform's firmware interface)" }
+        if c.isSMBus { return "SMBus controller (sensors, memory SPD)" }
+        if d.bootVGA == true { return "the host's boot display" }
+        if c.isStorage && bound { return "storage controller in use by \(d.driver!)" }
+        if c.isNetwork && bound { return "network controller in use by \(d.driver!)" }
+        if c.isUSB && bound { return "USB controller in use by \(d.driver!)" }
+        return nil
+    }
+
+    static let groupIsolation = Check(id: "device.group-isolation", title: "The device's IOMMU group can be given away",
+                                      reference: "https://docs.kernel.org/driver-api/vfio.html#groups-devices-and-iommus") { ctx in
+        guard ctx.host.iommu.enabled else { return [Finding(status: .skipped, title: "No IOMMU: groups not evaluated")] }
+        return perDevice(ctx) { d in
+            guard let gid = d.iommuGroup else {
+                return [Finding(status: .fail, title: "\(d.address) is in no IOMMU group", subjects: [d.address],
+                                evidence: [Evidence(d.sysfs("iommu_group"), "missing")],
+                                explanation: "The IOMMU does not cover this device, so VFIO cannot use it.",
+                                fix: "Check dmesg for IOMMU errors about \(d.address).")]
+            }
+            let others = ctx.groupEndpoints(of: d).filter { $0.address != d.address && !ctx.targets.contains($0.address) }
+            let ev = Evidence("/sys/kernel/iommu_groups/\(gid)/devices", ctx.host.iommu.group(gid)?.devices.map(\.description).joined(separator: " ") ?? "")
+            let critical = others.compactMap { o in hostCritical(o).map { (o, $0) } }
+            if !critical.isEmpty {
+                return [Finding(status: .fail, title: "\(d.address) shares IOMMU group \(gid) with devices the host needs",
+                                subjects: [d.address] + critical.map { $0.0.address }, evidence: [ev],
+                                explanation: "Every endpoint of a group goes to the VM together. This group also holds: "
+                                    + critical.map { "\($0.0.label) — \($0.1)" }.joined(separator: "; ") + ".",
+                                fix: "Move the card to a slot with its own group (vfioctl list shows groups), or, knowing the risk, split groups with pcie_acs_override.")]
+            }
+            let sameSlot = others.filter { $0.address.slot == d.address.slot }
+            let otherSlots = others.filter { $0.address.slot != d.address.slot }
+            if !otherSlots.isEmpty {
+                return [Finding(status: .warn, title: "\(d.address) shares IOMMU group \(gid) with other cards",
+                                subjects: [d.address] + otherSlots.map(\.address), evidence: [ev],
+                                explanation: "These must be passed to the same VM (or left unbound): " + otherSlots.map(\.label).joined(separator: "; ") + ".",
+                                fix: "Pass them too: vfioctl doctor " + (([d] + others).map { "--device \($0.address)" }.joined(separator: " ")))]
+            }
+            if !sameSlot.isEmpty {
+                return [Finding(status: .info, title: "\(d.address) goes with its other functions: \(sameSlot.map(\.address.description).joined(separator: ", "))",
+                                subjects: [d.address] + sameSlot.map(\.address), evidence: [ev],
+                                explanation: "Functions of one card (GPU audio, USB-C) share the group; vfioctl passes them together.")]
+            }
+            return [Finding(status: .pass, title: "\(d.address) is alone in IOMMU group \(gid)", subjects: [d.address], evidence: [ev])]
+        }
+    }
+
+    static let notBridge = Check(id: "device.not-bridge", title: "Bridges are never passed") { ctx in
+        perDevice(ctx) { d in
+            guard d.isBridge else { return [] }
+            return [Finding(status: .fail, title: "\(d.address) is a bridge, not a passable device", subjects: [d.address],
+                            evidence: [Evidence(d.sysfs("class"), "0x\(hex(d.pciClass.base, width: 2))\(hex(d.pciClass.sub, width: 2))\(hex(d.pciClass.progIf, width: 2))")],
+                            explanation: "Bridges and root ports stay with the host (vfio-pci does not bind them); pass the endpoints behind them.",
+                            fix: "Pick the device behind it: vfioctl list")]
+        }.nonEmptyOr(Finding(status: .pass, title: "No bridge among the selected devices"))
+    }
+
+    static let driver = Check(id: "device.driver", title: "Driver binding") { ctx in
+        perDevice(ctx) { d in
+            let members = ctx.host.iommu.enabled ? ctx.groupEndpoints(of: d) : [d]
+            return members.filter { $0.address == d.address || $0.address.slot == d.address.slot }.map { m in
+                let ev = Evidence(m.sysfs("driver"), m.driver ?? "none")
+                if m.isBoundToVFIO {
+                    return Finding(status: .pass, title: "\(m.address) is bound to vfio-pci", subjects: [m.address], evidence: [ev])
+                }
+                guard let drv = m.driver else {
+                    return Finding(status: .info, title: "\(m.address) has no driver: vfio-pci can claim it", subjects: [m.address], evidence: [ev],
+                                   fix: "vfioctl bind \(m.address)")
+                }
+                let gpuDriver = ["nvidia", "nouveau", "amdgpu", "radeon", "i915", "xe"].contains(drv)
+                return Finding(status: .warn, title: "\(m.address) is held by the host driver \(drv)", subjects: [m.address], evidence: [ev],
+                               explanation: gpuDriver
+                                ? "The host GPU driver grabbed the card first; vfio-pci must win at boot (vfio-pci.ids and a softdep), or the card is handed over at runtime."
+                                : "The device must be moved to vfio-pci before the VM starts.",
+                               fix: "vfioctl bind \(m.address)   # now; at boot: vfio-pci.ids=\(m.idPair) and softdep \(drv) pre: vfio-pci (vfioctl setup)")
+            }
+        }
+    }
+
+    static let bootDisplay = Check(id: "device.boot-display", title: "Boot display and framebuffer") { ctx in
+        perDevice(ctx) { d in
+            guard d.pciClass.isDisplay else { return [] }
+            guard d.bootVGA == true else {
+                return [Finding(status: .pass, title: "\(d.address) is not the host's boot display", subjects: [d.address],
+                                evidence: [Evidence(d.sysfs("boot_vga"), d.bootVGA == nil ? "absent" : "0")])]
+            }
+            var ev = [Evidence(d.sysfs("boot_vga"), "1")]
+            if !ctx.host.framebuffers.isEmpty { ev.append(Evidence("/proc/fb", ctx.host.framebuffers.joined(separator: "; "))) }
+            return [Finding(status: .warn, title: "\(d.address) is the host's boot display", subjects: [d.address], evidence: ev,
+                            explanation: "The firmware console and a framebuffer (efifb/simpledrm/vesafb) hold this GPU; vfio-pci then fails with \"BAR n: cannot reserve\" or the guest gets a black screen.",
+                            fix: "Single-GPU handoff at runtime: vfioctl bind --take-display \(d.address); or free it at boot with video=efifb:off (and make another GPU primary in the firmware).")]
+        }.nonEmptyOr(Finding(status: .skipped, title: "No display controller selected"))
+    }
+
+    static let reset = Check(id: "device.reset", title: "The device can be reset between VM runs",
+                             reference: "https://docs.kernel.org/ABI/testing/sysfs-bus-pci (reset_method)") { ctx in
+        perDevice(ctx) { d in
+            let caps = d.capabilities
+            if let methods = d.resetMethods {
+                let ev = Evidence(d.sysfs("reset_method"), methods.isEmpty ? "(empty)" : methods.joined(separator: " "))
+                if methods.isEmpty {
+                    return [Finding(status: .warn, title: "\(d.address) has no reset method", subjects: [d.address], evidence: [ev],
+                                    explanation: "The kernel cannot reset it; after a VM stops, the device keeps its state and may not work in the next run.",
+                                    fix: "Reboot the host between VM runs, or check the quirk table (vfioctl doctor --device \(d.address)) for a vendor reset.")]
+                }
+                if methods.contains("flr") || methods.contains("device_specific") || methods.contains("acpi") {
+                    return [Finding(status: .pass, title: "\(d.address) resets with \(methods[0])", subjects: [d.address], evidence: [ev])]
+                }
+                return [Finding(status: .info, title: "\(d.address) resets only with \(methods.joined(separator: "/"))", subjects: [d.address], evidence: [ev],
+                                explanation: methods.contains("bus")
+                                    ? "A secondary bus reset resets every function behind the same bridge: all of them must be assigned to the same VM."
+                                    : "A PM (D3hot) reset is weaker than FLR; some devices keep state.")]
+            }
+            // Kernels before 5.15 do not show reset_method: read the capabilities instead.
+            if let express = caps?.express, express.functionLevelReset {
+                return [Finding(status: .pass, title: "\(d.address) supports FLR", subjects: [d.address],
+                                evidence: [Evidence(d.sysfs("config"), "PCIe DevCap FLR+")])]
+            }
+            if d.hasResetAttribute {
+                return [Finding(status: .info, title: "\(d.address) has a reset, not FLR (kernel shows no reset_method)", subjects: [d.address],
+                                evidence: [Evidence(d.sysfs("reset"), "present")])]
+            }
+            return [Finding(status: .warn, title: "\(d.address) shows no reset support", subjects: [d.address],
+                            evidence: [Evidence(d.sysfs("reset_method"), "absent"), Evidence(d.sysfs("reset"), "absent")],
+                            explanation: "Neither FLR nor a kernel reset is available.", fix: "Reboot the host between VM runs.")]
+        }
+    }
+
+    static let quirks = Check(id: "device.quirks", title: "Known device issues") { ctx in
+        perDevice(ctx) { d in
+            let members = ctx.host.iommu.enabled ? ctx.groupEndpoints(of: d).filter { $0.address.slot == d.address.slot } : [d]
+            return (members.isEmpty ? [d] : members).flatMap { m in
+                DeviceQuirk.matching(m, in: ctx.quirks).compactMap { q -> Finding? in
+                    let ev = Evidence(m.sysfs("vendor") + ", device", m.idPair)
+                    switch q.kind {
+                    case .resetBug:
+                        if ctx.host.isModuleLoaded("vendor_reset"), m.resetMethods?.first == "device_specific" {
+                            return Finding(status: .pass, title: "\(m.address) (\(q.product)): vendor-reset is active", subjects: [m.address],
+                                           evidence: [ev, Evidence(m.sysfs("reset_method"), m.resetMethods!.joined(separator: " "))], reference: q.reference)
+                        }
+                        return Finding(status: .warn, title: "\(m.address) is an \(q.product): reset bug", subjects: [m.address], evidence: [ev],
+                                       explanation: q.note, fix: q.fix.replacingAddress(m.address), reference: q.reference)
+                    case .error43:
+                        return Finding(status: .info, title: "\(m.address) is an \(q.product): Error 43 countermeasures", subjects: [m.address],
+                                       evidence: [ev], explanation: q.note, fix: q.fix, reference: q.reference)
+                    case .brokenFLR:
+                        return Finding(status: .info, title: "\(m.address) is an \(q.product): FLR disabled by the kernel", subjects: [m.address],
+                                       evidence: [ev], explanation: q.note, fix: q.fix, reference: q.reference)
+                    case .needsROM:
+                        guard m.bootVGA == true else { return nil }
+                        return Finding(status: .info, title: "\(m.address) is the boot GPU: pass a ROM file", subjects: [m.address],
+                                       evidence: [ev], explanation: q.note, fix: q.fix.replacingAddress(m.address), reference: q.reference)
+                    }
+                }
+            }
+        }.nonEmptyOr(Finding(status: .pass, title: "No known issues for the selected devices"))
+    }
+
+    static let bootBinding = Check(id: "boot.vfio-ids", title: "vfio-pci claims the devices at boot") { ctx in
+        let ids = Set(ctx.host.cmdline.values("vfio-pci.ids").flatMap { $0.split(separator: ",").map(String.init) })
+        return perDevice(ctx) { d in
+            let members = ctx.host.iommu.enabled ? ctx.groupEndpoints(of: d).filter { $0.address.slot == d.address.slot } : [d]
+            let missing = (members.isEmpty ? [d] : members).filter { !ids.contains($0.idPair) }
+            let ev = Evidence("/proc/cmdline", ids.isEmpty ? "no vfio-pci.ids" : "vfio-pci.ids=" + ids.sorted().joined(separator: ","))
+            if missing.isEmpty {
+                return [Finding(status: .pass, title: "\(d.address): vfio-pci.ids covers its functions", subjects: [d.address], evidence: [ev])]
+            }
+            let wanted = Set((members.isEmpty ? [d] : members).map(\.idPair)).union(ids).sorted().joined(separator: ",")
+            return [Finding(status: .info, title: "\(d.address): not claimed by vfio-pci on the kernel command line", subjects: missing.map(\.address),
+                            evidence: [ev],
+                            explanation: "Without early binding the host driver takes the card at boot (ids in /etc/modprobe.d work too; vfioctl setup writes both).",
+                            fix: "Add vfio-pci.ids=\(wanted) to the kernel command line (vfioctl setup SPEC --apply).")]
+        }
+    }
+}
+
+extension Array where Element == Finding {
+    func nonEmptyOr(_ fallback: Finding) -> [Finding] { isEmpty ? [fallback] : self }
+}
+
+extension String {
+    func replacingAddress(_ address: PCIAddress) -> String {
+        var out = ""
+        var rest = Substring(self)
+        while let r = rest.firstRange(of: "ADDR") {
+            out += rest[..<r.lowerBound] + address.description
+            rest = rest[r.upperBound...]
+        }
+        return out + rest
+    }
+}
