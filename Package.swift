@@ -25,7 +25,7 @@ let package = Package(
             path: "Sources/CLI"),
         .target(name: "VFIOFixtures", path: "Sources/Fixtures"),
         .executableTarget(name: "vfioctl-mkhost", dependencies: ["VFIOFixtures"], path: "Sources/MakeHost"),
-        .testTarget(name: "CoreTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/CoreTests"),
+        .testTarget(name: "CoreTests", dependencies: ["VFIOCore"], path: "Tests/CoreTests"),
         .testTarget(name: "HostTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/HostTests"),
         .testTarget(name: "CLITests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/CLITests"),
     ]
