@@ -27,6 +27,6 @@ let package = Package(
         .executableTarget(name: "vfioctl-mkhost", dependencies: ["VFIOFixtures"], path: "Sources/MakeHost"),
         .testTarget(name: "CoreTests", dependencies: ["VFIOCore"], path: "Tests/CoreTests"),
         .testTarget(name: "HostTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/HostTests"),
-        .testTarget(name: "CLITests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/CLITests"),
+        .testTarget(name: "CLITests", dependencies: ["vfioctl"], path: "Tests/CLITests"),
     ]
 )

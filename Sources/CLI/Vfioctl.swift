@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import VFIOCore
 import VFIOHost
 
@@ -9,6 +10,19 @@ struct Vfioctl: ParsableCommand {
         abstract: "Inspect, diagnose and prepare a Linux/KVM host for VFIO PCI passthrough.",
         version: "0.1.0",
         subcommands: [List.self, Doctor.self, SnapshotCommand.self])
+
+    /// Exit statuses: doctor uses 0/1/2 for its verdict, so vfioctl's own failures exit 3; usage errors 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as CLIError {
+            FileHandle.standardError.write(Data("vfioctl: \(error.description)\n".utf8))
+            Foundation.exit(3)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// `--root PATH` on every subcommand: a directory laid out like `/`, or a `vfioctl snapshot` tarball.
