@@ -15,7 +15,7 @@ extension HostTree {
         public var driver: String?
         /// sysfs: `driver_override`; nil reads `(null)`.
         public var driverOverride: String?
-        /// IOMMU group; nil gets a group of its own (ignored when the host has no IOMMU).
+        /// IOMMU group; nil gets a group of its own, ``HostTree/noGroup`` none (ignored when the host has no IOMMU).
         public var group: Int?
         /// sysfs: `boot_vga` (VGA class only); nil is `0`.
         public var bootVGA: Bool?

@@ -13,13 +13,14 @@ import Foundation
 /// BARs, IRQs, reset methods, the modules the drivers need. The same host always renders byte-identical files.
 public struct HostTree: Sendable {
     public var hostname = "vfio-host"
-    /// `uname -r`; used in `/proc/cmdline`-adjacent files and module paths.
-    public var kernelRelease = "6.1.0-18-amd64"
+    /// `uname -r` (`proc/sys/kernel/osrelease`, `proc/version`). The default is a Debian 12 backports kernel,
+    /// new enough for per-device MSI domains (`IR-PCI-MSI-0000:01:00.0` in `/proc/interrupts`, Linux ≥ 6.2).
+    public var kernelRelease = "6.12.12+bpo-amd64"
     public var cpu = CPU()
     public var memory = Memory()
     public var iommu: IOMMU = .intel(interruptRemapping: true)
     /// `/proc/cmdline` without the trailing newline.
-    public var cmdline = "BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=UUID=2f6c3a5e-8d1b-4c9e-a7f0-3b5d9e1c4a27 ro quiet intel_iommu=on iommu=pt"
+    public var cmdline = "BOOT_IMAGE=/boot/vmlinuz-6.12.12+bpo-amd64 root=UUID=2f6c3a5e-8d1b-4c9e-a7f0-3b5d9e1c4a27 ro quiet intel_iommu=on iommu=pt"
     public var firmware: Firmware = .uefi
     public var cgroup: CgroupLayout = .v2
     /// What `/proc/fb` lists; nil leaves it empty (no framebuffer console).
@@ -42,6 +43,12 @@ public struct HostTree: Sendable {
     public var extraFiles: [String: String] = [:]
 
     public private(set) var devices: [Device] = []
+
+    /// `BOOT_IMAGE=/boot/vmlinuz-<kernelRelease>`, the first word GRUB puts on the cmdline.
+    public var bootImage: String { "BOOT_IMAGE=/boot/vmlinuz-\(kernelRelease)" }
+
+    /// Pass as `group:` for a function the IOMMU does not translate (AMD's IOMMU itself, its root complex).
+    public static let noGroup = -1
 
     public init() {}
 

@@ -107,7 +107,8 @@ struct CPURenderer {
         ]
         // Labels are padded with tabs to two tab stops, as arch/x86/kernel/cpu/proc.c writes them.
         return lines.map { key, value in
-            let tabs = key.count < 8 ? "\t\t" : "\t"
+            // "power management" is 16 characters and gets no tab at all.
+            let tabs = key.count >= 16 ? "" : key.count < 8 ? "\t\t" : "\t"
             return value.isEmpty ? "\(key)\(tabs):" : "\(key)\(tabs): \(value)"
         }.joined(separator: "\n") + "\n"
     }

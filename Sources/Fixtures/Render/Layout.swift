@@ -279,7 +279,7 @@ struct Layout {
         var next = 0
         for i in devices.indices {
             // The IOMMU's own function (AMD 00:00.2) is not translated by itself and joins no group.
-            if devices[i].spec.classCode >> 8 == 0x0806 { continue }
+            if devices[i].spec.classCode >> 8 == 0x0806 || devices[i].spec.group == HostTree.noGroup { continue }
             if let g = devices[i].spec.group {
                 devices[i].group = g
             } else {

@@ -10,7 +10,7 @@ struct SystemRenderer {
         let cpus = Array(0..<host.cpu.logicalCount)
         let mask = Format.cpuMask(cpus, bits: cpus.count) + "\n"
         t.file("proc/cmdline", host.cmdline + "\n")
-        t.file("proc/version", "Linux version \(host.kernelRelease) (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)\n")
+        t.file("proc/version", "Linux version \(host.kernelRelease) (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.12.12-1~bpo12+1 (2025-02-23)\n")
         t.file("proc/sys/kernel/osrelease", host.kernelRelease + "\n")
         t.file("proc/sys/kernel/hostname", host.hostname + "\n")
         t.file("proc/sys/vm/nr_hugepages", "\(host.memory.hugepages2M)\n")
