@@ -23,6 +23,11 @@ public final class RecordingReader: HostFileReader {
         return try base.readBytes(path)
     }
 
+    public func readBytes(_ path: String, offset: Int, count: Int) throws(FileReadError) -> [UInt8] {
+        note(path, .read)
+        return try base.readBytes(path, offset: offset, count: count)
+    }
+
     public func listDirectory(_ path: String) throws(FileReadError) -> [String] {
         note(path, .list)
         return try base.listDirectory(path)

@@ -27,6 +27,10 @@ public struct RootedFileSystem: HostFileReader {
         try Syscalls.readFile(realPath(path), hostPath: path)
     }
 
+    public func readBytes(_ path: String, offset: Int, count: Int) throws(FileReadError) -> [UInt8] {
+        try Syscalls.readRange(realPath(path), hostPath: path, offset: offset, count: count)
+    }
+
     public func listDirectory(_ path: String) throws(FileReadError) -> [String] {
         try Syscalls.listDirectory(realPath(path), hostPath: path)
     }

@@ -33,6 +33,26 @@ enum Syscalls {
         }
     }
 
+    static func readRange(_ realPath: String, hostPath: String, offset: Int, count: Int) throws(FileReadError) -> [UInt8] {
+        let fd = open(realPath, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw error(errno, hostPath) }
+        defer { close(fd) }
+        var out = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            // SAFETY: pread writes at most `count - got` bytes into the array's storage after `got`.
+            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, count - got, off_t(offset + got)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw error(errno, hostPath)
+            }
+            if n == 0 { break }
+            got += n
+        }
+        out.removeLast(count - got)
+        return out
+    }
+
     static func listDirectory(_ realPath: String, hostPath: String) throws(FileReadError) -> [String] {
         guard let dir = opendir(realPath) else { throw error(errno, hostPath) }
         defer { closedir(dir) }

@@ -112,8 +112,11 @@ public struct HostLoader: Sendable {
                                   maxSpeed: maxSpeed, maxWidth: optionalText(attr("max_link_width"), &problems).flatMap { Int($0) })
         }
         do {
-            let config = try files.readBytes(attr("config"))
-            device.capabilities = try ConfigSpace.capabilities(config)
+            let path = attr("config")
+            let standard = try files.readBytes(path, offset: 0, count: 256)
+            device.capabilities = try ConfigSpace.capabilities(standard: standard) { offset, count in
+                (try? files.readBytes(path, offset: offset, count: count)) ?? []
+            }
         } catch let error as FileReadError {
             if error.reason != .notFound { problems.add(attr("config"), error.description) }
         } catch {

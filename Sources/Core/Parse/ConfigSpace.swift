@@ -22,6 +22,14 @@ public enum ConfigSpace {
     }
 
     public static func capabilities(_ bytes: [UInt8]) throws(Malformed) -> PCICapabilities {
+        try capabilities(standard: Array(bytes.prefix(256))) { offset, count in
+            offset < bytes.count ? Array(bytes[offset..<min(bytes.count, offset + count)]) : []
+        }
+    }
+
+    /// Parses the first 256 bytes, then follows the extended capability chain through `readExtended(offset,
+    /// count)`, so only the few extended headers on the chain are read from a slow `config` file.
+    public static func capabilities(standard bytes: [UInt8], readExtended: (Int, Int) -> [UInt8]) throws(Malformed) -> PCICapabilities {
         _ = try header(bytes)
         var caps = PCICapabilities()
         caps.headerType = bytes[0x0e] & 0x7f
@@ -62,18 +70,18 @@ public enum ConfigSpace {
         }
 
         // Extended list from 0x100 (PCIe only): header = id:16, version:4, next:12.
-        guard caps.express != nil, bytes.count >= 0x104 else { return caps }
+        guard caps.express != nil else { return caps }
         var ext = 0x100
         var seenExt = Set<Int>()
-        while ext >= 0x100, ext + 4 <= bytes.count, seenExt.insert(ext).inserted {
-            let header = u32(bytes, ext)
+        while ext >= 0x100, ext < 0x1000, seenExt.insert(ext).inserted {
+            let chunk = readExtended(ext, 8)
+            guard chunk.count >= 4 else { break }
+            let header = u32(chunk, 0)
             if header == 0 || header == 0xffff_ffff { break }
             switch UInt16(header & 0xffff) {
             case 0x0003: caps.deviceSerialNumber = true
             case 0x000d:
-                if ext + 8 <= bytes.count {
-                    caps.acs = .init(capabilities: u16(bytes, ext + 4), control: u16(bytes, ext + 6))
-                }
+                if chunk.count >= 8 { caps.acs = .init(capabilities: u16(chunk, 4), control: u16(chunk, 6)) }
             case 0x000e: caps.ari = true
             case 0x0010: caps.sriov = true
             default: break

@@ -5,6 +5,8 @@
 public protocol HostFileReader: Sendable {
     /// The whole content of a regular file (sysfs attributes, procfs tables, binary `config`).
     func readBytes(_ path: String) throws(FileReadError) -> [UInt8]
+    /// Up to `count` bytes from `offset` (binary attributes such as `config`, where every access may be slow).
+    func readBytes(_ path: String, offset: Int, count: Int) throws(FileReadError) -> [UInt8]
     /// Names of a directory's entries, sorted, without "." and "..".
     func listDirectory(_ path: String) throws(FileReadError) -> [String]
     /// The target text of a symbolic link, as stored (usually relative in sysfs).
@@ -48,6 +50,12 @@ public struct FileReadError: Error, Sendable, Equatable, CustomStringConvertible
 }
 
 extension HostFileReader {
+    public func readBytes(_ path: String, offset: Int, count: Int) throws(FileReadError) -> [UInt8] {
+        let all = try readBytes(path)
+        guard offset < all.count else { return [] }
+        return Array(all[offset..<min(all.count, offset + count)])
+    }
+
     /// A sysfs/procfs text attribute with the trailing newline removed.
     public func readText(_ path: String) throws(FileReadError) -> String {
         var bytes = try readBytes(path)
