@@ -28,5 +28,6 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["VFIOCore"], path: "Tests/CoreTests"),
         .testTarget(name: "HostTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/HostTests"),
         .testTarget(name: "CLITests", dependencies: ["vfioctl"], path: "Tests/CLITests"),
+        .testTarget(name: "FixturesTests", dependencies: ["VFIOFixtures"], path: "Tests/FixturesTests"),
     ]
 )
