@@ -259,3 +259,33 @@ extension DoctorReport {
         #expect(json.contains(#""exitStatus":"#))
     }
 }
+
+@Suite struct BootBindingTests {
+    @Test func modprobeIdsCountAsEarlyBinding() {
+        var b = ModelBuilder()
+        b.add("0000:06:00.0", 0x10de, 0x1f08, 0x030000, driver: "vfio-pci", group: 11)
+        b.add("0000:06:00.1", 0x10de, 0x10f9, 0x040300, driver: "vfio-pci", group: 11)
+        #expect(b.run(["0000:06:00.0"]).status("boot.vfio-ids") == [.info])
+        b.host.modprobe = ModprobeDirective.parse("options vfio-pci ids=10de:1f08,10de:10f9\n", file: "/etc/modprobe.d/vfio.conf")
+        let f = b.run(["0000:06:00.0"]).finding("boot.vfio-ids")
+        #expect(f?.status == .pass)
+        #expect(f?.evidence.contains { $0.source == "/etc/modprobe.d/vfio.conf" } == true)
+    }
+
+    @Test func aGPUsOwnUSBControllerIsNotHostCritical() {
+        var b = ModelBuilder()
+        b.add("0000:01:00.0", 0x10de, 0x21c4, 0x030000, driver: "nvidia", group: 1)
+        b.add("0000:01:00.2", 0x10de, 0x1aec, 0x0c0330, driver: "xhci_hcd", group: 1)
+        b.add("0000:04:00.0", 0x1002, 0x731f, 0x030000, driver: "amdgpu", group: 1)
+        #expect(b.run(["0000:04:00.0"]).status("device.group-isolation") == [.warn])
+        b.add("0000:00:14.0", 0x8086, 0x06ed, 0x0c0330, driver: "xhci_hcd", group: 1)
+        #expect(b.run(["0000:04:00.0"]).status("device.group-isolation") == [.fail])
+    }
+
+    @Test func oneFindingPerCardWithoutTargets() {
+        var b = ModelBuilder()
+        b.add("0000:05:00.0", 0x10de, 0x1c03, 0x030000, driver: "vfio-pci", group: 15)
+        b.add("0000:05:00.1", 0x10de, 0x10f1, 0x040300, driver: "vfio-pci", group: 15)
+        #expect(b.run().findings.filter { $0.check == "device.group-isolation" }.count == 1)
+    }
+}

@@ -178,3 +178,15 @@ import Testing
         #expect(j.serialized() == #"{"b":"a\"b\n\u0001","a":[1,null,true]}"#)
     }
 }
+
+@Suite struct ModprobeTests {
+    @Test func readsVfioIdsSoftdepsAndBlacklists() {
+        let text = "# vfio\noptions vfio-pci ids=10de:1f08,10de:10f9 disable_vga=1\nsoftdep nvidia pre: vfio-pci\nsoftdep snd_hda_intel pre: \\\n  vfio_pci\nblacklist nouveau\nalias foo bar\n"
+        let d = ModprobeDirective.parse(text, file: "/etc/modprobe.d/vfio.conf")
+        #expect(d.count == 4)
+        #expect(d.vfioPCIIDs.map(\.id) == ["10de:1f08", "10de:10f9"])
+        #expect(d[1].kind == .softdep(pre: ["vfio_pci"], post: []))
+        #expect(d[2].kind == .softdep(pre: ["vfio_pci"], post: []) && d[2].line == 4)
+        #expect(d[3].module == "nouveau" && d[3].kind == .blacklist)
+    }
+}

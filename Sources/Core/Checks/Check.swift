@@ -52,7 +52,10 @@ public struct CheckContext: Sendable {
     /// vfio-pci and every display controller that is not the boot display (candidate GPUs).
     public var focusDevices: [PCIDevice] {
         if !targets.isEmpty { return targets.compactMap { host.device($0) } }
+        // One device per card: the other functions of a slot come along through the group checks.
+        var slots = Set<PCIAddress>()
         return host.devices.filter { $0.isBoundToVFIO || ($0.pciClass.isDisplay && $0.bootVGA != true && !$0.isBridge) }
+            .filter { slots.insert($0.address.slot).inserted }
     }
 
     /// The devices that must go along with `device`: every endpoint of its IOMMU group (bridges excepted).

@@ -10,13 +10,16 @@ enum DeviceChecks {
         return devices.flatMap(body)
     }
 
-    /// Why a group member would hurt the host if taken away, or nil.
-    static func hostCritical(_ d: PCIDevice) -> String? {
+    /// Why a group member would hurt the host if taken away, or nil. Functions of a graphics card (its USB-C
+    /// controller, its audio) belong to that card, not to the host's storage, network or input.
+    static func hostCritical(_ d: PCIDevice, in host: HostModel) -> String? {
         let c = d.pciClass
         let bound = d.driver != nil && !d.isBoundToVFIO
         if c.isISABridge { return "ISA/LPC bridge (the platform's firmware interface)" }
         if c.isSMBus { return "SMBus controller (sensors, memory SPD)" }
         if d.bootVGA == true { return "the host's boot display" }
+        let partOfGraphicsCard = host.devices.contains { $0.address.slot == d.address.slot && $0.pciClass.isDisplay }
+        if partOfGraphicsCard { return nil }
         if c.isStorage && bound { return "storage controller in use by \(d.driver!)" }
         if c.isNetwork && bound { return "network controller in use by \(d.driver!)" }
         if c.isUSB && bound { return "USB controller in use by \(d.driver!)" }
@@ -35,7 +38,7 @@ enum DeviceChecks {
             }
             let others = ctx.groupEndpoints(of: d).filter { $0.address != d.address && !ctx.targets.contains($0.address) }
             let ev = Evidence("/sys/kernel/iommu_groups/\(gid)/devices", ctx.host.iommu.group(gid)?.devices.map(\.description).joined(separator: " ") ?? "")
-            let critical = others.compactMap { o in hostCritical(o).map { (o, $0) } }
+            let critical = others.compactMap { o in hostCritical(o, in: ctx.host).map { (o, $0) } }
             if !critical.isEmpty {
                 return [Finding(status: .fail, title: "\(d.address) shares IOMMU group \(gid) with devices the host needs",
                                 subjects: [d.address] + critical.map { $0.0.address }, evidence: [ev],
@@ -172,19 +175,25 @@ enum DeviceChecks {
     }
 
     static let bootBinding = Check(id: "boot.vfio-ids", title: "vfio-pci claims the devices at boot") { ctx in
-        let ids = Set(ctx.host.cmdline.values("vfio-pci.ids").flatMap { $0.split(separator: ",").map(String.init) })
+        let cmdlineIDs = Set(ctx.host.cmdline.values("vfio-pci.ids").flatMap { $0.split(separator: ",").map(String.init) })
+        let modprobeIDs = ctx.host.modprobe.vfioPCIIDs
+        let ids = cmdlineIDs.union(modprobeIDs.map(\.id))
+        var ev = [Evidence("/proc/cmdline", cmdlineIDs.isEmpty ? "no vfio-pci.ids" : "vfio-pci.ids=" + cmdlineIDs.sorted().joined(separator: ","))]
+        for file in Set(modprobeIDs.map(\.directive.file)).sorted() {
+            ev.append(Evidence(file, "options vfio-pci ids=" + modprobeIDs.filter { $0.directive.file == file }.map(\.id).joined(separator: ",")))
+        }
         return perDevice(ctx) { d in
             let members = ctx.host.iommu.enabled ? ctx.groupEndpoints(of: d).filter { $0.address.slot == d.address.slot } : [d]
-            let missing = (members.isEmpty ? [d] : members).filter { !ids.contains($0.idPair) }
-            let ev = Evidence("/proc/cmdline", ids.isEmpty ? "no vfio-pci.ids" : "vfio-pci.ids=" + ids.sorted().joined(separator: ","))
+            let functions = members.isEmpty ? [d] : members
+            let missing = functions.filter { !ids.contains($0.idPair) }
             if missing.isEmpty {
-                return [Finding(status: .pass, title: "\(d.address): vfio-pci.ids covers its functions", subjects: [d.address], evidence: [ev])]
+                return [Finding(status: .pass, title: "\(d.address): vfio-pci claims its functions at boot", subjects: [d.address], evidence: ev)]
             }
-            let wanted = Set((members.isEmpty ? [d] : members).map(\.idPair)).union(ids).sorted().joined(separator: ",")
-            return [Finding(status: .info, title: "\(d.address): not claimed by vfio-pci on the kernel command line", subjects: missing.map(\.address),
-                            evidence: [ev],
-                            explanation: "Without early binding the host driver takes the card at boot (ids in /etc/modprobe.d work too; vfioctl setup writes both).",
-                            fix: "Add vfio-pci.ids=\(wanted) to the kernel command line (vfioctl setup SPEC --apply).")]
+            let wanted = Set(functions.map(\.idPair)).union(ids).sorted().joined(separator: ",")
+            return [Finding(status: .info, title: "\(d.address): vfio-pci does not claim \(missing.map(\.address.description).joined(separator: ", ")) at boot",
+                            subjects: missing.map(\.address), evidence: ev,
+                            explanation: "Without early binding the host driver takes the card at boot and it must be handed over at runtime.",
+                            fix: "Add vfio-pci.ids=\(wanted) to the kernel command line or 'options vfio-pci ids=\(wanted)' to /etc/modprobe.d/vfio.conf (vfioctl setup SPEC --apply writes both).")]
         }
     }
 }

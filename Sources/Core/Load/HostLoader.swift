@@ -25,6 +25,10 @@ public struct HostLoader: Sendable {
         host.cmdline = KernelCommandLine(text("/proc/cmdline", &problems) ?? "")
         host.loadedModules = ProcParsers.modules(optionalText("/proc/modules", &problems) ?? "")
         host.sysModules = Set(list("/sys/module", &problems))
+        for file in list("/etc/modprobe.d", &problems) where file.hasSuffix(".conf") {
+            let path = "/etc/modprobe.d/\(file)"
+            if let text = optionalText(path, &problems) { host.modprobe += ModprobeDirective.parse(text, file: path) }
+        }
         host.cpu = CPULoader(files: files).load(problems: &problems)
         host.kvm = loadKVM(&problems)
         host.memory = loadMemory(&problems)

@@ -10,6 +10,8 @@ public struct HostModel: Sendable {
     public var loadedModules: Set<String> = []
     /// `/sys/module/*` names: loaded modules plus built-in ones that have parameters.
     public var sysModules: Set<String> = []
+    /// `/etc/modprobe.d/*.conf` directives (vfio-pci ids, softdeps, blacklists).
+    public var modprobe: [ModprobeDirective] = []
     public var memory = MemoryState()
     public var irqs: [IRQ] = []
     public var defaultIRQAffinity: CPUSet?

@@ -32,7 +32,7 @@ extension DeviceQuirk {
                     note: "Polaris cards often fail to reinitialise on the second VM start (\"Refused to change power state\").",
                     fix: vendorResetFix, reference: vendorReset),
         DeviceQuirk(id: "nvidia-geforce-error43", vendor: 0x10de, devices: nil, classBase: 0x03,
-                    product: "NVIDIA GeForce/consumer GPUs", kind: .error43,
+                    product: "NVIDIA GeForce GPU", kind: .error43,
                     note: "NVIDIA guest drivers older than 465 stop with Code 43 when they detect a hypervisor.",
                     fix: "Hide KVM and set a Hyper-V vendor id in the VM: libvirt <kvm><hidden state='on'/></kvm> and <hyperv><vendor_id state='on' value='0123456789ab'/></hyperv> (QEMU: -cpu host,kvm=off,hv_vendor_id=0123456789ab), or use guest driver 465 or newer.",
                     reference: "https://nvidia.custhelp.com/app/answers/detail/a_id/5173"),
