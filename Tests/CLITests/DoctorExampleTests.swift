@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+/// Doctor's verdicts on the bundled example hosts, as a user runs it.
+@Suite struct DoctorExampleTests {
+    func doctor(_ args: [String]) throws -> (status: Int32, findings: [[String: Any]]) {
+        let result = try CLI.vfioctl(["doctor", "--json"] + args)
+        let json = try CLI.json(result.stdout)
+        return (result.status, try #require(json["findings"] as? [[String: Any]]))
+    }
+
+    func statuses(_ findings: [[String: Any]], _ check: String) -> [String] {
+        findings.filter { $0["check"] as? String == check }.compactMap { $0["status"] as? String }
+    }
+
+    @Test func cleanChipsetGPUIsReady() throws {
+        let (status, findings) = try doctor(["--root", "examples/hosts/z490-three-gpus", "--device", "0000:06:00.0"])
+        #expect(status == 0)
+        #expect(statuses(findings, "iommu.enabled") == ["pass"])
+        #expect(statuses(findings, "iommu.interrupt-remapping") == ["pass"])
+        #expect(statuses(findings, "device.driver") == ["pass", "pass", "pass", "pass"])
+        #expect(statuses(findings, "boot.vfio-ids") == ["pass"])
+    }
+
+    @Test func navi10InASharedGroupWarns() throws {
+        let (status, findings) = try doctor(["--root", "examples/hosts/z490-three-gpus", "--device", "0000:04:00.0"])
+        #expect(status == 1)
+        #expect(statuses(findings, "device.group-isolation") == ["warn"])
+        let quirk = try #require(findings.first { $0["check"] as? String == "device.quirks" && $0["status"] as? String == "warn" })
+        #expect(quirk["reference"] as? String == "https://github.com/gnif/vendor-reset")
+        #expect((quirk["title"] as? String)?.contains("Navi 10") == true)
+    }
+
+    @Test func chipsetGroupWithSATAAndNICFails() throws {
+        let (status, findings) = try doctor(["--root", "examples/hosts/ryzen-chipset-gpu", "--device", "0000:05:00.0"])
+        #expect(status == 2)
+        let group = try #require(findings.first { $0["check"] as? String == "device.group-isolation" })
+        #expect(group["status"] as? String == "fail")
+        let explanation = try #require(group["explanation"] as? String)
+        #expect(explanation.contains("storage controller in use by ahci"))
+        #expect(explanation.contains("network controller in use by igb"))
+    }
+
+    @Test func firmwareWithIOMMUOffFails() throws {
+        let (status, findings) = try doctor(["--root", "examples/hosts/iommu-off"])
+        #expect(status == 2)
+        let iommu = try #require(findings.first { $0["check"] as? String == "iommu.enabled" })
+        #expect(iommu["status"] as? String == "fail")
+        #expect((iommu["fix"] as? String)?.contains("firmware") == true)
+    }
+
+    @Test func textReportEndsWithTheVerdict() throws {
+        let result = try CLI.vfioctl(["doctor", "--root", "examples/hosts/iommu-off"])
+        #expect(result.status == 2)
+        #expect(result.stdout.contains("[FAIL]  No IOMMU"))
+        #expect(result.stdout.split(separator: "\n").last?.hasSuffix("passthrough is blocked as the host stands") == true)
+    }
+}
