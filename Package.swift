@@ -29,5 +29,6 @@ let package = Package(
         .testTarget(name: "HostTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/HostTests"),
         .testTarget(name: "CLITests", dependencies: ["vfioctl"], path: "Tests/CLITests"),
         .testTarget(name: "FixturesTests", dependencies: ["VFIOFixtures"], path: "Tests/FixturesTests"),
+        .testTarget(name: "SpecTests", dependencies: ["VFIOCore", "VFIOHost"], path: "Tests/SpecTests"),
     ]
 )

@@ -1,0 +1,227 @@
+/// One file change of `vfioctl setup`: the whole old and new content, so it can be shown as a diff, checked
+/// before writing (the file must still hold `old`), and reverted byte for byte.
+public struct FileEdit: Sendable, Equatable {
+    public var path: String
+    /// nil: the file does not exist yet.
+    public var old: String?
+    public var new: String
+    public var why: String
+
+    public init(path: String, old: String?, new: String, why: String) {
+        self.path = path
+        self.old = old
+        self.new = new
+        self.why = why
+    }
+
+    public var diff: String {
+        UnifiedDiff.render(old: old ?? "", new: new, oldName: old == nil ? "/dev/null" : "a" + path, newName: "b" + path)
+    }
+}
+
+public enum Bootloader: String, Sendable {
+    case grub = "GRUB (/etc/default/grub)"
+    case kernelCmdline = "systemd-boot / proxmox-boot-tool (/etc/kernel/cmdline)"
+    case kernelstub = "kernelstub (/etc/kernelstub/configuration)"
+    case grubbyBLS = "GRUB with BLS entries, grubby (/boot/loader/entries)"
+}
+
+public enum InitramfsTool: String, Sendable {
+    case mkinitcpio, dracut, booster
+    case initramfsTools = "initramfs-tools"
+}
+
+/// What `vfioctl setup` would change on a host: edits and the commands that regenerate boot files afterwards.
+public struct BootPlan: Sendable {
+    public var bootloader: Bootloader
+    public var initramfs: InitramfsTool?
+    public var edits: [FileEdit]
+    public var commands: [String]
+    public var notes: [String]
+}
+
+/// A configuration file vfioctl does not understand well enough to edit safely: it names the file and line.
+public struct BootConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+    public init(_ path: String, line: Int? = nil, _ message: String) {
+        description = "\(path)\(line.map { ":\($0)" } ?? ""): \(message)"
+    }
+}
+
+public enum BootConfig {
+    static let modprobeFile = "/etc/modprobe.d/vfioctl.conf"
+
+    /// Detects the bootloader and initramfs tool under `files` and computes every edit for `spec`.
+    public static func plan(_ spec: VMSpec, cpuVendor: CPUInfo.Vendor, files: any HostFileReader) throws(BootConfigError) -> BootPlan {
+        let args = BootArguments.wanted(spec, cpuVendor: cpuVendor)
+        let os = OSRelease(files)
+        var edits: [FileEdit] = []
+        var commands: [String] = []
+        var notes: [String] = []
+
+        // Kernel command line.
+        let loader = try detectBootloader(files)
+        switch loader {
+        case .grub:
+            let old = try read(files, "/etc/default/grub")!
+            let new = try GrubDefault.merge(old, args: args, path: "/etc/default/grub")
+            edits.append(FileEdit(path: "/etc/default/grub", old: old, new: new, why: "kernel arguments for the next boot"))
+            if os.isFedoraLike { commands.append("grub2-mkconfig -o /boot/grub2/grub.cfg") }
+            else if os.isDebianLike || files.kind(of: "/usr/sbin/update-grub") == .regular { commands.append("update-grub") }
+            else { commands.append("grub-mkconfig -o /boot/grub/grub.cfg") }
+        case .kernelCmdline:
+            let old = try read(files, "/etc/kernel/cmdline")!
+            edits.append(FileEdit(path: "/etc/kernel/cmdline", old: old, new: try KernelCmdlineFile.merge(old, args: args, path: "/etc/kernel/cmdline"), why: "kernel arguments for the next boot"))
+            if os.id == "proxmox" || files.kind(of: "/usr/sbin/proxmox-boot-tool") == .regular || files.kind(of: "/etc/kernel/proxmox-boot-uuids") == .regular {
+                commands.append("proxmox-boot-tool refresh")
+            } else {
+                commands.append("kernel-install add $(uname -r) /usr/lib/modules/$(uname -r)/vmlinuz")
+            }
+        case .kernelstub:
+            let old = try read(files, "/etc/kernelstub/configuration")!
+            edits.append(FileEdit(path: "/etc/kernelstub/configuration", old: old, new: try Kernelstub.merge(old, args: args), why: "kernel arguments for the next boot"))
+            commands.append("kernelstub -v")
+        case .grubbyBLS:
+            for name in ((try? files.listDirectory("/boot/loader/entries")) ?? []) where name.hasSuffix(".conf") {
+                let path = "/boot/loader/entries/" + name
+                let old = try read(files, path)!
+                edits.append(FileEdit(path: path, old: old, new: try BLSEntry.merge(old, args: args, path: path), why: "kernel arguments of an installed kernel"))
+            }
+            if let old = try read(files, "/etc/default/grub") {
+                edits.append(FileEdit(path: "/etc/default/grub", old: old, new: try GrubDefault.merge(old, args: args, path: "/etc/default/grub"), why: "kernel arguments for kernels installed later"))
+            }
+            if let old = try read(files, "/etc/kernel/cmdline") {
+                edits.append(FileEdit(path: "/etc/kernel/cmdline", old: old, new: try KernelCmdlineFile.merge(old, args: args, path: "/etc/kernel/cmdline"), why: "kernel arguments for kernels installed later"))
+            }
+            commands.append("grubby --info=ALL   # check: every entry lists the new arguments")
+        }
+
+        // modprobe.d
+        edits += try Modprobe.edits(spec, files: files)
+
+        // initramfs
+        let kernel = KernelVersion.installed(files)
+        var modules = ["vfio_pci", "vfio", "vfio_iommu_type1"]
+        if let kernel, kernel < KernelVersion(6, 2) { modules.append("vfio_virqfd") }
+        if kernel == nil { notes.append("kernel version unknown (/proc/sys/kernel/osrelease, /lib/modules): assuming ≥ 6.2, so no vfio_virqfd") }
+        let tool = detectInitramfs(files)
+        switch tool {
+        case .mkinitcpio:
+            let old = try read(files, "/etc/mkinitcpio.conf")!
+            edits.append(FileEdit(path: "/etc/mkinitcpio.conf", old: old, new: try Mkinitcpio.merge(old, modules: modules), why: "vfio modules load before the GPU drivers"))
+            commands.append("mkinitcpio -P")
+        case .dracut:
+            let path = "/etc/dracut.conf.d/10-vfioctl.conf"
+            let old = try read(files, path)
+            let new = "# Written by vfioctl setup: vfio-pci must claim the passed devices before their drivers load.\nforce_drivers+=\" \(modules.joined(separator: " ")) \"\n"
+            edits.append(FileEdit(path: path, old: old, new: new, why: "vfio modules in the initramfs, loaded first"))
+            commands.append("dracut -f --regenerate-all")
+        case .booster:
+            let old = try read(files, "/etc/booster.yaml")!
+            edits.append(FileEdit(path: "/etc/booster.yaml", old: old, new: try Booster.merge(old, modules: modules), why: "vfio modules loaded first"))
+            commands.append("/usr/lib/booster/regenerate_images")
+        case .initramfsTools:
+            let old = try read(files, "/etc/initramfs-tools/modules") ?? ""
+            edits.append(FileEdit(path: "/etc/initramfs-tools/modules", old: try read(files, "/etc/initramfs-tools/modules"), new: InitramfsToolsModules.merge(old, modules: modules), why: "vfio modules in the initramfs, before the GPU drivers"))
+            commands.append("update-initramfs -u -k all")
+        case nil:
+            notes.append("no initramfs tool found (mkinitcpio, dracut, booster, initramfs-tools): vfio-pci.ids= and the softdeps still bind at boot if the GPU driver is not in the initramfs")
+        }
+        edits = edits.filter { $0.old != $0.new }
+        if edits.isEmpty { commands = [] }
+        return BootPlan(bootloader: loader, initramfs: tool, edits: edits, commands: commands, notes: notes)
+    }
+
+    public static func detectBootloader(_ files: any HostFileReader) throws(BootConfigError) -> Bootloader {
+        if files.kind(of: "/etc/kernelstub/configuration") == .regular { return .kernelstub }
+        let bls = ((try? files.listDirectory("/boot/loader/entries")) ?? []).contains { $0.hasSuffix(".conf") }
+        if files.kind(of: "/etc/kernel/cmdline") == .regular && !bls { return .kernelCmdline }
+        if bls, let grub = try read(files, "/etc/default/grub"), grub.contains("GRUB_ENABLE_BLSCFG=true") { return .grubbyBLS }
+        if bls && files.kind(of: "/etc/default/grub") != .regular { return .grubbyBLS }
+        if files.kind(of: "/etc/default/grub") == .regular { return .grub }
+        throw BootConfigError("/etc", "no bootloader configuration found (looked for /etc/default/grub, /etc/kernel/cmdline, /etc/kernelstub/configuration, /boot/loader/entries)")
+    }
+
+    public static func detectInitramfs(_ files: any HostFileReader) -> InitramfsTool? {
+        if files.kind(of: "/etc/mkinitcpio.conf") == .regular { return .mkinitcpio }
+        if files.kind(of: "/etc/booster.yaml") == .regular { return .booster }
+        if files.kind(of: "/etc/dracut.conf") == .regular || files.kind(of: "/etc/dracut.conf.d") == .directory { return .dracut }
+        if files.kind(of: "/etc/initramfs-tools") == .directory { return .initramfsTools }
+        return nil
+    }
+
+    /// The kernel arguments the bootloader configuration will boot next (for doctor's "configured but not booted").
+    public static func configuredArguments(_ files: any HostFileReader) -> [String]? {
+        guard let loader = try? detectBootloader(files) else { return nil }
+        switch loader {
+        case .grub:
+            guard let text = try? read(files, "/etc/default/grub") else { return nil }
+            return (try? GrubDefault.arguments(text, path: "/etc/default/grub")) ?? nil
+        case .kernelCmdline:
+            return (try? read(files, "/etc/kernel/cmdline")).flatMap { $0.map { KernelCommandLine($0).arguments } }
+        case .kernelstub:
+            return (try? read(files, "/etc/kernelstub/configuration")).flatMap { $0.flatMap { try? Kernelstub.options($0).options } }
+        case .grubbyBLS:
+            guard let name = ((try? files.listDirectory("/boot/loader/entries")) ?? []).filter({ $0.hasSuffix(".conf") }).sorted().last,
+                  let text = try? read(files, "/boot/loader/entries/" + name) else { return nil }
+            return text.split(separator: "\n").first { $0.hasPrefix("options ") }.map { KernelCommandLine(String($0.dropFirst(8))).arguments }
+        }
+    }
+
+    static func read(_ files: any HostFileReader, _ path: String) throws(BootConfigError) -> String? {
+        guard files.kind(of: path) != nil else { return nil }
+        do {
+            let bytes = try files.readBytes(path)
+            guard let text = String(validating: bytes, as: UTF8.self) else { throw BootConfigError(path, "not UTF-8 text: refusing to edit") }
+            return text
+        } catch let e as FileReadError {
+            throw BootConfigError(path, "cannot read: \(e)")
+        } catch let e as BootConfigError {
+            throw e
+        } catch {
+            throw BootConfigError(path, "cannot read")
+        }
+    }
+}
+
+/// `/etc/os-release` ID and ID_LIKE.
+struct OSRelease {
+    var id = ""
+    var like: [String] = []
+    init(_ files: any HostFileReader) {
+        guard let bytes = try? files.readBytes("/etc/os-release") else { return }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            let value = parts[1].filter { $0 != "\"" && $0 != "'" }
+            if parts[0] == "ID" { id = String(value) }
+            if parts[0] == "ID_LIKE" { like = value.split(separator: " ").map(String.init) }
+        }
+    }
+    var isDebianLike: Bool { ["debian", "ubuntu", "pop", "proxmox"].contains(id) || like.contains("debian") || like.contains("ubuntu") }
+    var isFedoraLike: Bool { ["fedora", "rhel", "centos"].contains(id) || like.contains("fedora") || like.contains("rhel") }
+}
+
+public struct KernelVersion: Comparable, Sendable {
+    public var major: Int
+    public var minor: Int
+    public init(_ major: Int, _ minor: Int) {
+        self.major = major
+        self.minor = minor
+    }
+
+    public init?(_ text: String) {
+        let parts = text.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        guard parts.count == 2 else { return nil }
+        self.init(parts[0], parts[1])
+    }
+
+    public static func < (a: KernelVersion, b: KernelVersion) -> Bool { (a.major, a.minor) < (b.major, b.minor) }
+
+    /// The running kernel (`/proc/sys/kernel/osrelease`), else the newest under `/lib/modules`.
+    static func installed(_ files: any HostFileReader) -> KernelVersion? {
+        if let bytes = try? files.readBytes("/proc/sys/kernel/osrelease"), let v = KernelVersion(String(decoding: bytes, as: UTF8.self)) { return v }
+        let dirs = ((try? files.listDirectory("/lib/modules")) ?? []) + ((try? files.listDirectory("/usr/lib/modules")) ?? [])
+        return dirs.compactMap(KernelVersion.init).max()
+    }
+}

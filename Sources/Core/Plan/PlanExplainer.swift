@@ -1,0 +1,142 @@
+/// `vfioctl plan`: the spec explained against the host, in words. Problems the user must fix are listed, never thrown.
+public enum PlanExplainer {
+    public static func explain(_ spec: VMSpec, host: HostModel) -> String {
+        var out: [String] = []
+        var problems: [String] = []
+        let cpu = host.cpu
+        out.append("VM \(spec.name): \(spec.vcpus) vCPUs, \(MemorySize.format(mib: spec.memoryMiB)) memory\(spec.hugepages.map { " on \($0.rawValue) hugepages" } ?? ""), \(spec.devices.count) passed PCI function\(spec.devices.count == 1 ? "" : "s")")
+        out.append("")
+
+        // CPUs
+        out.append("CPUs")
+        let l3 = cpu.l3Groups
+        out.append("  host: \(cpu.modelName.isEmpty ? "CPU" : cpu.modelName): \(cpu.logicalCPUs.count) CPUs, \(cpu.cores.count) cores × \(cpu.threadsPerCore) threads, \(max(l3.count, 1)) L3 group\(l3.count > 1 ? "s" : ""), \(max(cpu.numaNodes.count, 1)) NUMA node\(cpu.numaNodes.count > 1 ? "s" : "")")
+        let byID = Dictionary(cpu.logicalCPUs.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let coreOf: (Int) -> CPUSet? = { c in cpu.cores.first { $0.contains(c) } }
+        let t = max(spec.cpu.threads, 1)
+        var i = 0
+        while i < spec.cpu.pin.count {
+            let group = Array(spec.cpu.pin[i..<min(i + t, spec.cpu.pin.count)])
+            let vcpus = (i..<(i + group.count)).map(String.init).joined(separator: ",")
+            var where_: [String] = []
+            if let core = coreOf(group[0]) {
+                where_.append(CPUSet(group) == core ? "one whole host core \(CPUPlanner.describe(core))" : "host core \(CPUPlanner.describe(core))")
+                if !CPUSet(group).isSubset(of: core) { problems.append("vCPUs \(vcpus) form one guest core but host CPUs \(group.map(String.init).joined(separator: ",")) are on different host cores: the guest's SMT view is false") }
+            }
+            if let l = byID[group[0]]?.l3Shared, l3.count > 1 { where_.append("L3 \(l)") }
+            if let n = byID[group[0]]?.node, cpu.numaNodes.count > 1 { where_.append("node \(n)") }
+            out.append("  vCPU \(vcpus) → host CPU \(group.map(String.init).joined(separator: ","))\(where_.isEmpty ? "" : " (" + where_.joined(separator: ", ") + ")")")
+            i += group.count
+        }
+        let online = cpu.online.isEmpty ? CPUSet(cpu.logicalCPUs.map(\.id)) : cpu.online
+        for c in spec.cpu.pin where !online.contains(c) { problems.append("vCPU pin: host CPU \(c) does not exist or is offline (online: \(online))") }
+        if let first = cpu.cores.first, !first.intersection(spec.vmCPUs).isEmpty {
+            problems.append("host CPUs \(first.intersection(spec.vmCPUs)) of the first core run vCPUs: the host's housekeeping competes with the guest")
+        }
+        let vmL3 = Set(spec.cpu.pin.compactMap { byID[$0]?.l3Shared })
+        if vmL3.count > 1 { out.append("  trade-off: the vCPUs span \(vmL3.count) L3 groups; threads sharing data across them miss the cache") }
+        else if let only = vmL3.first, l3.count > 1 { out.append("  why: all vCPUs share one L3 cache (CPUs \(only)); whole SMT sibling sets make each guest core a real core") }
+        else { out.append("  why: whole SMT sibling sets make each guest core a real host core") }
+        out.append("  emulator thread and \(spec.cpu.iothreads) iothread\(spec.cpu.iothreads == 1 ? "" : "s") → host CPUs \(spec.cpu.emulator) (housekeeping)")
+        out.append("  host keeps: CPUs \(online.subtracting(spec.vmCPUs)) (\(online.subtracting(spec.vmCPUs).count) of \(online.count))")
+        out.append("  guest topology: \(spec.cpu.sockets) socket × \(spec.cpu.cores) cores × \(spec.cpu.threads) threads\(spec.cpu.topoext ? " (topoext: the guest sees AMD SMT)" : "")")
+        if cpu.vendor == .amd && !spec.cpu.topoext && spec.cpu.threads > 1 { problems.append("AMD host with threads = \(spec.cpu.threads) but topoext off: the guest will not see SMT siblings") }
+        out.append("")
+
+        // Memory
+        out.append("Memory")
+        let node = spec.numaNode
+        if let hp = spec.hugepages {
+            let pages = spec.memoryMiB / hp.mib
+            let pool: HugePagePool?
+            let place: String
+            if let node, let n = cpu.numaNodes.first(where: { $0.id == node }) {
+                pool = n.hugepages.first { $0.sizeKiB == hp.kib }
+                place = "node \(node)"
+            } else {
+                pool = host.memory.hugepages.first { $0.sizeKiB == hp.kib && $0.node == nil } ?? host.memory.hugepages.first { $0.sizeKiB == hp.kib }
+                place = "the host"
+            }
+            let have = pool?.total ?? 0
+            out.append("  \(spec.memoryMiB) MiB as \(pages) × \(hp.rawValue) hugepages on \(place); reserved now: \(have)")
+            if have < pages {
+                let file = node.map { "/sys/devices/system/node/node\($0)/hugepages/hugepages-\(hp.kib)kB/nr_hugepages" } ?? "/sys/kernel/mm/hugepages/hugepages-\(hp.kib)kB/nr_hugepages"
+                problems.append("\(pages - have) more \(hp.rawValue) hugepages needed on \(place): echo \(pages) > \(file)\(hp == .size1G ? " (1G pages are reliable only at boot: hugepagesz=1G hugepages=\(pages))" : "")")
+            }
+        } else {
+            out.append("  \(spec.memoryMiB) MiB of normal pages\(node.map { " bound to node \($0)" } ?? "") (hugepages = \"2M\" avoids TLB misses and fragmentation)")
+        }
+        if let total = host.memory.totalKiB, spec.memoryMiB * 1024 > total * 3 / 4 {
+            problems.append("the VM takes \(spec.memoryMiB) MiB of \(total / 1024) MiB host memory")
+        }
+        out.append("")
+
+        // Devices
+        out.append("Devices")
+        let inSpec = Set(spec.devices.map(\.address))
+        var groupsShown = Set<Int>()
+        for d in spec.devices {
+            guard let h = host.device(d.address) else {
+                out.append("  \(d.address) [\(d.idPair)] \(d.kind.rawValue): not on this host")
+                problems.append("\(d.address) is in the spec but not on this host")
+                continue
+            }
+            let name = [h.names.vendor, h.names.device].compactMap { $0 }.joined(separator: " ")
+            out.append("  \(d.address) [\(d.idPair)] \(d.kind.rawValue)\(name.isEmpty ? "" : " " + name), group \(h.iommuGroup.map(String.init) ?? "none"), driver now \(h.driver ?? "none")\(d.rom.map { ", ROM \($0)" } ?? "")")
+            if h.vendorID != d.vendorID || h.deviceID != d.deviceID {
+                problems.append("\(d.address) is \(hex(h.vendorID, width: 4)):\(hex(h.deviceID, width: 4)) on this host, not \(d.idPair) as the spec says")
+            }
+            for q in DeviceQuirk.matching(h) { out.append("    quirk \(q.id): \(q.note)") }
+            guard let g = h.iommuGroup else { problems.append("\(d.address) has no IOMMU group: the IOMMU is off"); continue }
+            guard groupsShown.insert(g).inserted else { continue }
+            for m in host.groupMembers(of: d.address) where m.address != d.address {
+                if m.isBridge { out.append("    group \(g) also holds bridge \(m.address): stays with the host (never passed)") }
+                else if inSpec.contains(m.address) { out.append("    group \(g) forces along \(m.address) [\(hex(m.vendorID, width: 4)):\(hex(m.deviceID, width: 4))]: in the spec") }
+                else { problems.append("group \(g) also holds \(m.address), which is not in the spec: libvirt cannot start the VM until every endpoint of the group is passed (add a [[device]])") }
+            }
+        }
+        out.append("")
+
+        // Countermeasures
+        out.append("Guest settings")
+        out.append("  machine q35, OVMF \(spec.firmware.code), NVRAM \(spec.firmware.nvram)")
+        var cm: [String] = []
+        if spec.hyperv.enlightenments { cm.append("Hyper-V enlightenments") }
+        if spec.hyperv.kvmHidden { cm.append("KVM hidden") }
+        if let id = spec.hyperv.vendorID { cm.append("Hyper-V vendor_id '\(id)'") }
+        out.append("  " + (cm.isEmpty ? "no Hyper-V settings" : cm.joined(separator: ", ")))
+        if spec.devices.contains(where: { $0.kind == .gpu && $0.vendorID == PCIVendor.nvidia.id }) && !spec.hyperv.kvmHidden {
+            problems.append("NVIDIA GPU without kvm-hidden: guest drivers before 465 stop with Code 43")
+        }
+        if let lg = spec.lookingGlass { out.append("  Looking Glass \(lg.width)x\(lg.height): \(lg.sizeMiB) MiB ivshmem") }
+        for p in spec.input {
+            let name = p.split(separator: "/").last.map(String.init) ?? p
+            out.append("  evdev \(p)\(host.inputDevices.contains(name) ? "" : " (not present on this host)")")
+        }
+        out.append("")
+
+        // Host changes
+        out.append("Host changes (vfioctl setup SPEC shows the exact edits)")
+        let wanted = BootArguments.wanted(spec, cpuVendor: cpu.vendor)
+        let missing = wanted.filter { !host.cmdline.arguments.contains($0) }
+        out.append("  kernel arguments: \(wanted.joined(separator: " "))")
+        out.append(missing.isEmpty ? "    all present in /proc/cmdline" : "    not booted yet: \(missing.joined(separator: " "))")
+        out.append("  modprobe.d: options vfio-pci ids=\(spec.vfioIDs.joined(separator: ","))")
+        for drv in spec.softdepDrivers { out.append("  modprobe.d: softdep \(drv) pre: vfio-pci") }
+        out.append("  initramfs: vfio modules before the GPU drivers")
+        for d in spec.devices {
+            if let h = host.device(d.address), let drv = h.driver, drv != "vfio-pci" { out.append("  \(d.address) is bound to \(drv) now: vfio-pci takes it after the reboot") }
+        }
+        out.append("")
+        if problems.isEmpty {
+            out.append("No problems found.")
+        } else {
+            out.append("To fix (\(problems.count))")
+            for p in problems { out.append("  - " + p) }
+        }
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    /// Count of problems (for the exit status).
+    public static func problemCount(_ text: String) -> Int { text.contains("\nTo fix (") ? 1 : 0 }
+}

@@ -1,0 +1,160 @@
+/// What `vfioctl init` was asked for.
+public struct InitRequest: Sendable {
+    public var name: String
+    public var devices: [PCIAddress]
+    public var vcpus: Int
+    public var memoryMiB: Int
+    public var hugepages = false
+    public var lookingGlass: VMSpec.LookingGlass?
+    public var inputByID = false
+    public var rom: String?
+
+    public init(name: String, devices: [PCIAddress], vcpus: Int, memoryMiB: Int) {
+        self.name = name
+        self.devices = devices
+        self.vcpus = vcpus
+        self.memoryMiB = memoryMiB
+    }
+}
+
+/// OVMF builds without Secure Boot, per distribution (code, NVRAM template).
+public enum OVMFPaths {
+    public static let candidates: [(code: String, vars: String)] = [
+        ("/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"),                 // Debian 12, Ubuntu ≥ 22.04
+        ("/usr/share/pve-edk2-firmware/OVMF_CODE_4M.fd", "/usr/share/pve-edk2-firmware/OVMF_VARS_4M.fd"), // Proxmox
+        ("/usr/share/edk2/x64/OVMF_CODE.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"),         // Arch edk2-ovmf ≥ 202311
+        ("/usr/share/edk2-ovmf/x64/OVMF_CODE.fd", "/usr/share/edk2-ovmf/x64/OVMF_VARS.fd"),     // older Arch
+        ("/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd"),             // Fedora
+        ("/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"),                       // Ubuntu ≤ 20.04
+        ("/usr/share/qemu/ovmf-x86_64-code.bin", "/usr/share/qemu/ovmf-x86_64-vars.bin"),       // openSUSE
+    ]
+
+    public static func find(_ files: any HostFileReader) -> (code: String, vars: String)? {
+        candidates.first { files.kind(of: $0.code) == .regular && files.kind(of: $0.vars) == .regular }
+    }
+}
+
+public enum SpecBuilder {
+    /// A default Hyper-V vendor id: any 12 characters do; this one is what the quirk table's fix suggests.
+    public static let defaultVendorID = "0123456789ab"
+
+    /// Builds a starting spec for `host`: devices expanded to their groups' endpoints, a CPU plan, firmware found
+    /// through `files`, vendor countermeasures. Returns the spec and notes explaining the choices.
+    public static func build(_ request: InitRequest, host: HostModel, files: any HostFileReader) throws(PlanError) -> (VMSpec, [String]) {
+        var notes: [String] = []
+        guard host.iommu.enabled else {
+            throw PlanError("this host has no IOMMU groups (/sys/kernel/iommu_groups is empty): enable VT-d/AMD-Vi and the IOMMU first (vfioctl doctor explains)")
+        }
+        guard !request.devices.isEmpty else { throw PlanError("--device: give at least one PCI address to pass (vfioctl list shows them)") }
+        var spec = VMSpec(name: request.name, vcpus: request.vcpus, memoryMiB: request.memoryMiB)
+
+        var seen = Set<PCIAddress>()
+        for address in request.devices {
+            guard let device = host.device(address) else {
+                throw PlanError("--device \(address): no such PCI device on this host (vfioctl list shows them)")
+            }
+            guard let group = device.iommuGroup else {
+                throw PlanError("--device \(address): not in any IOMMU group")
+            }
+            guard !device.isBridge else {
+                throw PlanError("--device \(address): a PCI bridge is never passed to a VM; pass the devices behind it")
+            }
+            let members = host.groupMembers(of: address)
+            for m in members where m.isBridge { notes.append("group \(group): bridge \(m.address) stays with the host (bridges are never passed)") }
+            for m in members where !m.isBridge && seen.insert(m.address).inserted {
+                if m.address != address && !request.devices.contains(m.address) {
+                    notes.append("group \(group): \(m.address) [\(hex(m.vendorID, width: 4)):\(hex(m.deviceID, width: 4))] comes along with \(address) (a group is passed whole)")
+                }
+                if m.pciClass.isISABridge || m.pciClass.isSMBus || m.pciClass.isHostBridge {
+                    notes.append("warning: group \(group) holds \(m.address), a chipset function the host needs: this group cannot be passed safely (vfioctl doctor --device \(address))")
+                }
+                spec.devices.append(passed(m, rom: address == request.devices.first && m.pciClass.isDisplay ? request.rom : nil))
+            }
+        }
+
+        let gpus = spec.devices.filter { $0.kind == .gpu }.compactMap { host.device($0.address) }
+        let node = gpus.first?.numaNode ?? spec.devices.compactMap { host.device($0.address)?.numaNode }.first
+        if host.cpu.numaNodes.count > 1, let node { spec.numaNode = node }
+
+        let plan = try CPUPlanner.plan(cpu: host.cpu, vcpus: request.vcpus, node: spec.numaNode)
+        spec.cpu.pin = plan.pin
+        spec.cpu.emulator = plan.emulator
+        spec.cpu.iothreads = 1
+        spec.cpu.threads = plan.threads
+        spec.cpu.cores = request.vcpus / plan.threads
+        spec.cpu.sockets = 1
+        spec.cpu.topoext = host.cpu.vendor == .amd
+        notes += plan.reasons
+        notes += plan.tradeOffs.map { "trade-off: " + $0 }
+
+        if request.hugepages {
+            spec.hugepages = .size2M
+            let has1G = host.memory.hugepages.contains { $0.sizeKiB == 1_048_576 && $0.total * 1024 >= request.memoryMiB }
+            if has1G && request.memoryMiB % 1024 == 0 { spec.hugepages = .size1G }
+            if spec.memoryMiB % (spec.hugepages?.mib ?? 1) != 0 {
+                throw PlanError("--memory: \(MemorySize.format(mib: spec.memoryMiB)) is not a whole number of \(spec.hugepages!.rawValue) hugepages")
+            }
+        }
+
+        if let fw = OVMFPaths.find(files) {
+            spec.firmware.code = fw.code
+            spec.firmware.vars = fw.vars
+        } else {
+            notes.append("OVMF not found on this host (install ovmf / edk2-ovmf); using Debian's paths")
+        }
+        spec.firmware.nvram = "/var/lib/libvirt/qemu/nvram/\(request.name)_VARS.fd"
+
+        if gpus.contains(where: { $0.vendor == .nvidia }) {
+            spec.hyperv.kvmHidden = true
+            spec.hyperv.vendorID = defaultVendorID
+            notes.append("NVIDIA GPU: KVM hidden and a Hyper-V vendor_id set (guest drivers before 465 stop with Code 43 otherwise)")
+        } else if gpus.contains(where: { $0.vendor == .amd }) {
+            spec.hyperv.vendorID = defaultVendorID
+            notes.append("AMD GPU: Hyper-V vendor_id set (some AMD drivers refuse the default Microsoft Hv id)")
+        }
+        for g in gpus {
+            for q in DeviceQuirk.matching(g) where q.kind != .error43 {
+                notes.append("\(g.address): \(q.product): \(q.note) (\(q.id))")
+            }
+            if g.bootVGA == true {
+                spec.boot.videoEfifbOff = true
+                notes.append("\(g.address) is the boot display: video=efifb:off keeps the firmware framebuffer off it")
+            }
+        }
+
+        if let lg = request.lookingGlass {
+            spec.lookingGlass = lg
+            notes.append("Looking Glass \(lg.width)x\(lg.height): \(lg.sizeMiB) MiB shared memory (w×h×4×2 + 10 MiB, next power of two)")
+        }
+        if request.inputByID {
+            let events = host.inputDevices.filter { $0.hasSuffix("-event-kbd") || $0.hasSuffix("-event-mouse") }
+            spec.input = events.sorted { a, b in a.hasSuffix("-event-kbd") != b.hasSuffix("-event-kbd") ? a.hasSuffix("-event-kbd") : a < b }
+                .map { "/dev/input/by-id/" + $0 }
+            if spec.input.isEmpty { notes.append("--input-by-id: no *-event-kbd or *-event-mouse in /dev/input/by-id") }
+        }
+        return (spec, notes)
+    }
+
+    static func passed(_ d: PCIDevice, rom: String?) -> VMSpec.PassedDevice {
+        let kind: VMSpec.PassedDevice.Kind
+        let c = d.pciClass
+        if c.isDisplay { kind = .gpu } else if c.isAudio { kind = .audio } else if c.isUSB { kind = .usb }
+        else if c.isStorage { kind = .storage } else if c.isNetwork { kind = .network } else { kind = .other }
+        var drivers: [String] = []
+        if let current = d.driver, current != "vfio-pci" { drivers.append(current.replacingHyphens()) }
+        if kind == .gpu {
+            switch d.vendor {
+            case .nvidia: drivers += ["nouveau", "nvidia"]
+            case .amd: drivers += ["amdgpu", "radeon"]
+            case .intel: drivers += ["i915"]
+            default: break
+            }
+        } else if kind == .audio {
+            drivers.append("snd_hda_intel")
+        }
+        var seen = Set<String>()
+        let keep = kind == .gpu || kind == .audio
+        return VMSpec.PassedDevice(address: d.address, vendorID: d.vendorID, deviceID: d.deviceID, kind: kind, rom: rom,
+                                   hostDrivers: keep ? drivers.filter { seen.insert($0).inserted } : [])
+    }
+}

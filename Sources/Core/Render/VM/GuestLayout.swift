@@ -1,0 +1,49 @@
+/// Where passed devices sit in the guest: one PCIe root port per host slot, functions kept together so a GPU
+/// and its audio function stay one multifunction device (drivers expect that).
+struct GuestSlot {
+    /// 1-based root-port index (the pcie-root is 0).
+    var port: Int
+    var devices: [VMSpec.PassedDevice]
+    /// Guest function of each device, in order.
+    var functions: [Int] { Array(0..<devices.count) }
+}
+
+enum GuestLayout {
+    static func slots(_ spec: VMSpec) -> [GuestSlot] {
+        var out: [GuestSlot] = []
+        for d in spec.devices {
+            if let i = out.firstIndex(where: { $0.devices[0].address.slot == d.address.slot }) {
+                out[i].devices.append(d)
+            } else {
+                out.append(GuestSlot(port: out.count + 1, devices: [d]))
+            }
+        }
+        return out
+    }
+
+    /// The first GPU: the guest's primary display (`x-vga` on Proxmox).
+    static func primaryGPU(_ spec: VMSpec) -> PCIAddress? { spec.devices.first { $0.kind == .gpu }?.address }
+
+    /// Keyboards grab all input (toggle: both Ctrl keys); other event devices follow the grab.
+    static func isKeyboard(_ path: String) -> Bool { path.hasSuffix("-event-kbd") }
+
+    /// Only the first keyboard grabs: two grabbing devices would fight over the toggle.
+    static func grabsAll(_ path: String, in spec: VMSpec) -> Bool { spec.input.first(where: isKeyboard) == path }
+}
+
+enum XML {
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for ch in s {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "'": out += "&apos;"
+            case "\"": out += "&quot;"
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,67 @@
+/// A Proxmox VE `qemu-server` config (`/etc/pve/qemu-server/VMID.conf`, see `man qm.conf`). Proxmox has no
+/// emulator-thread pinning or SMT topology setting: `affinity:` keeps the VM on its CPUs and the rest is noted.
+public enum ProxmoxRenderer {
+    public static func render(_ spec: VMSpec) -> String {
+        var out: [String] = []
+        out.append("# vfioctl render proxmox: /etc/pve/qemu-server/\(spec.proxmox.vmid).conf for VM \"\(spec.name)\"")
+        out.append("# vCPU threads are confined to the affinity set; Proxmox cannot pin the emulator thread (host CPUs \(spec.cpu.emulator)).")
+        if spec.devices.contains(where: { $0.rom != nil }) {
+            out.append("# romfile= is relative to /usr/share/kvm/: copy the ROM there.")
+        }
+        for d in spec.disks { out.append("# disk \(d.path): import with qm disk import \(spec.proxmox.vmid) \(d.path) \(spec.proxmox.storage)") }
+        out.append("affinity: \(spec.vmCPUs)")
+        out.append("agent: 1")
+        var extra: [String] = []
+        for (i, path) in spec.input.enumerated() {
+            var obj = "input-linux,id=input\(i),evdev=\(path)"
+            if GuestLayout.grabsAll(path, in: spec) { obj += ",grab_all=on,repeat=on,grab-toggle=ctrl-ctrl" }
+            extra += ["-object", obj]
+        }
+        if let lg = spec.lookingGlass {
+            extra += ["-object", "memory-backend-file,id=looking-glass,mem-path=/dev/shm/looking-glass,size=\(lg.sizeMiB)M,share=on",
+                      "-device", "ivshmem-plain,memdev=looking-glass"]
+        }
+        if !extra.isEmpty { out.append("args: " + extra.joined(separator: " ")) }
+        out.append("balloon: 0")
+        out.append("bios: ovmf")
+        out.append("cores: \(spec.vcpus / spec.cpu.sockets)")
+        var cpu = "host"
+        if spec.hyperv.kvmHidden { cpu += ",hidden=1" }
+        if let id = spec.hyperv.vendorID { cpu += ",hv-vendor-id=\(id)" }
+        if spec.cpu.topoext { cpu += ",flags=+topoext" }
+        out.append("cpu: \(cpu)")
+        out.append("efidisk0: \(spec.proxmox.storage):1,efitype=4m,pre-enrolled-keys=0")
+        let primary = GuestLayout.primaryGPU(spec)
+        var index = 0
+        for s in GuestLayout.slots(spec) {
+            let slot = s.devices[0].address.slot
+            let wholeSlot = s.devices.count > 1 && s.devices.contains { $0.address.function == 0 }
+            let entries: [(String, VMSpec.PassedDevice)] = wholeSlot
+                ? [(String(slot.description.dropLast(2)), s.devices[0])]
+                : s.devices.map { ($0.address.description, $0) }
+            for (addr, d) in entries {
+                var line = "hostpci\(index): \(addr),pcie=1"
+                if d.address.slot == primary?.slot { line += ",x-vga=1" }
+                if let rom = wholeSlot ? s.devices.first(where: { $0.rom != nil })?.rom : d.rom {
+                    line += ",romfile=\(rom.split(separator: "/").last.map(String.init) ?? rom)"
+                }
+                out.append(line)
+                index += 1
+            }
+        }
+        if let hp = spec.hugepages { out.append("hugepages: \(hp == .size1G ? 1024 : 2)") }
+        out.append("machine: q35")
+        out.append("memory: \(spec.memoryMiB)")
+        out.append("name: \(spec.name)")
+        out.append("numa: \(spec.hugepages != nil || spec.numaNode != nil ? 1 : 0)")
+        if let node = spec.numaNode {
+            out.append("numa0: cpus=0-\(spec.vcpus - 1),hostnodes=\(node),memory=\(spec.memoryMiB),policy=bind")
+        }
+        out.append("ostype: win11")
+        out.append("scsihw: virtio-scsi-single")
+        out.append("sockets: \(spec.cpu.sockets)")
+        out.append("tablet: 0")
+        out.append("vga: none")
+        return out.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,94 @@
+/// A QEMU command line (as a POSIX shell script) equivalent to the libvirt rendering. QEMU cannot pin threads,
+/// so the pinning is written as comments naming the thread (`debug-threads=on` names them "CPU N/KVM").
+public enum QEMURenderer {
+    public static func arguments(_ spec: VMSpec) -> [String] {
+        var a: [String] = ["qemu-system-x86_64"]
+        a += ["-name", "\(spec.name),debug-threads=on"]
+        var machine = "q35,accel=kvm,kernel-irqchip=on,hpet=off,vmport=off"
+        machine += ",memory-backend=ram0"
+        a += ["-machine", machine]
+        var cpu = ["host", "migratable=off"]
+        if spec.cpu.topoext { cpu.append("topoext=on") }
+        if spec.hyperv.kvmHidden { cpu.append("kvm=off") }
+        if spec.hyperv.enlightenments {
+            cpu += ["hv-relaxed", "hv-vapic", "hv-spinlocks=0x1fff", "hv-vpindex", "hv-runtime", "hv-synic", "hv-stimer",
+                    "hv-stimer-direct", "hv-reset", "hv-frequencies", "hv-reenlightenment", "hv-tlbflush", "hv-ipi", "hv-time"]
+        }
+        if let id = spec.hyperv.vendorID { cpu.append("hv-vendor-id=\(id)") }
+        a += ["-cpu", cpu.joined(separator: ",")]
+        a += ["-smp", "\(spec.vcpus),sockets=\(spec.cpu.sockets),dies=1,cores=\(spec.cpu.cores),threads=\(spec.cpu.threads)"]
+        a += ["-m", "\(spec.memoryMiB)M"]
+        var ram = "memory-backend-file,id=ram0,size=\(spec.memoryMiB)M"
+        if let hp = spec.hugepages {
+            ram += ",mem-path=\(hp == .size1G ? "/dev/hugepages1G" : "/dev/hugepages"),prealloc=on"
+        } else {
+            ram = "memory-backend-ram,id=ram0,size=\(spec.memoryMiB)M"
+        }
+        if let node = spec.numaNode { ram += ",host-nodes=\(node),policy=bind" }
+        a += ["-object", ram]
+        if spec.hugepages != nil { a += ["-overcommit", "mem-lock=on"] }
+        for t in 0..<max(spec.cpu.iothreads, 0) { a += ["-object", "iothread,id=iothread\(t + 1)"] }
+        a += ["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=\(spec.firmware.code)"]
+        a += ["-drive", "if=pflash,format=raw,unit=1,file=\(spec.firmware.nvram)"]
+        a += ["-rtc", "base=localtime,driftfix=slew", "-global", "kvm-pit.lost_tick_policy=delay"]
+        a += ["-nodefaults", "-no-user-config", "-vga", "none", "-display", "none", "-serial", "none", "-parallel", "none"]
+        for (i, d) in spec.disks.enumerated() {
+            a += ["-drive", "file=\(d.path),format=\(d.format),if=none,id=disk\(i),cache=none,aio=native,discard=unmap"]
+            a += ["-device", "virtio-blk-pci,drive=disk\(i)\(spec.cpu.iothreads > 0 ? ",iothread=iothread1" : "")"]
+        }
+        for s in GuestLayout.slots(spec) {
+            a += ["-device", "pcie-root-port,id=rp\(s.port),chassis=\(s.port),bus=pcie.0"]
+            for (d, fn) in zip(s.devices, s.functions) {
+                var dev = "vfio-pci,host=\(d.address),id=hostdev\(d.address.bus)_\(d.address.device)_\(d.address.function),bus=rp\(s.port),addr=0x0.\(fn)"
+                if fn == 0 && s.devices.count > 1 { dev += ",multifunction=on" }
+                if let rom = d.rom { dev += ",romfile=\(rom)" }
+                a += ["-device", dev]
+            }
+        }
+        for (i, path) in spec.input.enumerated() {
+            var obj = "input-linux,id=input\(i),evdev=\(path)"
+            if GuestLayout.grabsAll(path, in: spec) { obj += ",grab_all=on,repeat=on,grab-toggle=ctrl-ctrl" }
+            a += ["-object", obj]
+        }
+        if let lg = spec.lookingGlass {
+            a += ["-object", "memory-backend-file,id=looking-glass,mem-path=/dev/shm/looking-glass,size=\(lg.sizeMiB)M,share=on"]
+            a += ["-device", "ivshmem-plain,memdev=looking-glass"]
+        }
+        return a
+    }
+
+    public static func render(_ spec: VMSpec) -> String {
+        var out = ["#!/bin/sh", "# vfioctl render qemu: VM \"\(spec.name)\"."]
+        out.append("# Before starting: bind \(spec.devices.map(\.address.description).joined(separator: " ")) to vfio-pci.")
+        out.append("# QEMU cannot pin threads itself; after start, pin each thread named \"CPU N/KVM\":")
+        for (i, cpu) in spec.cpu.pin.enumerated() { out.append("#   vCPU \(i) -> host CPU \(cpu)") }
+        out.append("#   emulator and iothreads -> host CPUs \(spec.cpu.emulator)")
+        let args = arguments(spec).map(shellQuote)
+        var line = "exec " + args[0]
+        var i = 1
+        while i < args.count {
+            out.append(line + " \\")
+            line = "  " + args[i]
+            if args[i].hasPrefix("-"), i + 1 < args.count, !args[i + 1].hasPrefix("-") {
+                line += " " + args[i + 1]
+                i += 1
+            }
+            i += 1
+        }
+        out.append(line)
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    static func shellQuote(_ s: String) -> String {
+        let safe = s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_=.,/:+@%".contains($0)) }
+        return safe ? s : "'" + s.replacingAll("'", with: "'\\''") + "'"
+    }
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for ch in self { if ch == target { out += replacement } else { out.append(ch) } }
+        return out
+    }
+}

@@ -1,0 +1,278 @@
+/// A spec that could not be read, naming the line and key ("line 7: key 'vcpus': expected an integer, found a string").
+public struct SpecError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var line: Int
+    public var message: String
+    public init(line: Int, _ message: String) {
+        self.line = line
+        self.message = message
+    }
+    public var description: String { line > 0 ? "line \(line): \(message)" : message }
+}
+
+extension VMSpec {
+    /// Reads a spec from TOML text. Unknown keys and tables are errors (a typo never silently does nothing).
+    public static func parse(_ text: String) throws(SpecError) -> VMSpec {
+        let doc: TOMLDocument
+        do { doc = try TOML.parse(text) } catch { throw SpecError(line: error.line, error.message) }
+
+        let knownTables: Set<String> = ["cpu", "firmware", "device", "hyperv", "looking-glass", "input", "disk", "boot", "proxmox"]
+        for t in doc.tables where !knownTables.contains(t.name) {
+            throw SpecError(line: t.line, "unknown table '[\(t.name)]' (known: \(knownTables.sorted().joined(separator: ", ")))")
+        }
+        for t in doc.tables where ["cpu", "firmware", "hyperv", "looking-glass", "input", "boot", "proxmox"].contains(t.name) {
+            if doc.tables.filter({ $0.name == t.name }).count > 1 { throw SpecError(line: t.line, "'[[\(t.name)]]' must be a single table '[\(t.name)]'") }
+        }
+
+        var r = Keys(doc.root)
+        let name = try r.string("name")
+        guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }) else {
+            throw SpecError(line: r.line("name"), "key 'name': '\(name)' must be letters, digits, '-', '_' or '.'")
+        }
+        let vcpus = try r.int("vcpus", range: 1...512)
+        let memText = try r.string("memory")
+        guard let mib = MemorySize.parseMiB(memText) else {
+            throw SpecError(line: r.line("memory"), "key 'memory': '\(memText)' is not a size (e.g. \"16G\" or \"8192M\")")
+        }
+        var spec = VMSpec(name: name, vcpus: vcpus, memoryMiB: mib)
+        if let hp = try r.optionalString("hugepages") {
+            guard let size = HugepageSize(rawValue: hp.uppercased()) else {
+                throw SpecError(line: r.line("hugepages"), "key 'hugepages': '\(hp)' must be \"2M\" or \"1G\" (leave it out for none)")
+            }
+            guard mib % size.mib == 0 else {
+                throw SpecError(line: r.line("hugepages"), "key 'hugepages': memory \(memText) is not a multiple of \(size.rawValue) pages")
+            }
+            spec.hugepages = size
+        }
+        spec.numaNode = try r.optionalInt("numa-node", range: 0...1023)
+        try r.finish()
+
+        if let t = doc.table("cpu") {
+            var c = Keys(t)
+            spec.cpu.pin = try c.intArray("pin")
+            guard spec.cpu.pin.count == vcpus else {
+                throw SpecError(line: c.line("pin"), "key 'pin' in [cpu]: \(spec.cpu.pin.count) host CPUs for \(vcpus) vCPUs (one per vCPU)")
+            }
+            if Set(spec.cpu.pin).count != spec.cpu.pin.count {
+                throw SpecError(line: c.line("pin"), "key 'pin' in [cpu]: a host CPU appears twice")
+            }
+            spec.cpu.emulator = try c.cpuSet("emulator")
+            if !spec.cpu.emulator.intersection(spec.vmCPUs).isEmpty {
+                throw SpecError(line: c.line("emulator"), "key 'emulator' in [cpu]: CPUs \(spec.cpu.emulator.intersection(spec.vmCPUs)) also run vCPUs")
+            }
+            spec.cpu.iothreads = try c.optionalInt("iothreads", range: 0...16) ?? 1
+            spec.cpu.sockets = try c.optionalInt("sockets", range: 1...16) ?? 1
+            spec.cpu.threads = try c.optionalInt("threads", range: 1...4) ?? 1
+            spec.cpu.cores = try c.optionalInt("cores", range: 1...512) ?? vcpus / (spec.cpu.sockets * spec.cpu.threads)
+            guard spec.cpu.sockets * spec.cpu.cores * spec.cpu.threads == vcpus else {
+                throw SpecError(line: t.line, "[cpu]: sockets × cores × threads = \(spec.cpu.sockets)×\(spec.cpu.cores)×\(spec.cpu.threads) ≠ vcpus \(vcpus)")
+            }
+            spec.cpu.topoext = try c.optionalBool("topoext") ?? false
+            try c.finish()
+        } else {
+            throw SpecError(line: 0, "missing table [cpu] (pin = [...] and emulator = \"...\"; vfioctl init writes one)")
+        }
+
+        if let t = doc.table("firmware") {
+            var f = Keys(t)
+            spec.firmware.code = try f.path("code")
+            spec.firmware.vars = try f.path("vars")
+            spec.firmware.nvram = try f.optionalPath("nvram") ?? "/var/lib/libvirt/qemu/nvram/\(name)_VARS.fd"
+            try f.finish()
+        } else {
+            spec.firmware.nvram = "/var/lib/libvirt/qemu/nvram/\(name)_VARS.fd"
+        }
+
+        for t in doc.array("device") {
+            var d = Keys(t)
+            let text = try d.string("address")
+            guard let address = PCIAddress(text) else {
+                throw SpecError(line: d.line("address"), "key 'address' in [device]: '\(text)' is not a PCI address (DDDD:BB:DD.F)")
+            }
+            let idText = try d.string("id")
+            let ids = idText.split(separator: ":")
+            guard ids.count == 2, ids.allSatisfy({ $0.count == 4 }), let v = UInt16(ids[0], radix: 16), let p = UInt16(ids[1], radix: 16) else {
+                throw SpecError(line: d.line("id"), "key 'id' in [device]: '\(idText)' is not vendor:device (e.g. \"10de:2204\")")
+            }
+            let kindText = try d.optionalString("kind") ?? "other"
+            guard let kind = PassedDevice.Kind(rawValue: kindText) else {
+                throw SpecError(line: d.line("kind"), "key 'kind' in [device]: '\(kindText)' is not one of \(PassedDevice.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            var dev = PassedDevice(address: address, vendorID: v, deviceID: p, kind: kind)
+            dev.rom = try d.optionalPath("rom")
+            dev.hostDrivers = try d.optionalStringArray("host-drivers") ?? []
+            if spec.devices.contains(where: { $0.address == address }) {
+                throw SpecError(line: d.line("address"), "key 'address' in [device]: \(address) is listed twice")
+            }
+            spec.devices.append(dev)
+            try d.finish()
+        }
+
+        if let t = doc.table("hyperv") {
+            var h = Keys(t)
+            spec.hyperv.enlightenments = try h.optionalBool("enlightenments") ?? true
+            if let id = try h.optionalString("vendor-id") {
+                guard !id.isEmpty, id.count <= 12, !id.contains(","), id.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                    throw SpecError(line: h.line("vendor-id"), "key 'vendor-id' in [hyperv]: '\(id)' must be 1–12 ASCII characters without commas or spaces")
+                }
+                spec.hyperv.vendorID = id
+            }
+            spec.hyperv.kvmHidden = try h.optionalBool("kvm-hidden") ?? false
+            try h.finish()
+        }
+
+        if let t = doc.table("looking-glass") {
+            var l = Keys(t)
+            spec.lookingGlass = LookingGlass(width: try l.int("width", range: 320...16384), height: try l.int("height", range: 200...16384))
+            try l.finish()
+        }
+
+        if let t = doc.table("input") {
+            var i = Keys(t)
+            spec.input = try i.optionalStringArray("evdev") ?? []
+            for p in spec.input where !p.hasPrefix("/dev/input/") {
+                throw SpecError(line: i.line("evdev"), "key 'evdev' in [input]: '\(p)' is not under /dev/input/")
+            }
+            try i.finish()
+        }
+
+        for t in doc.array("disk") {
+            var d = Keys(t)
+            let path = try d.path("path")
+            let format = try d.optionalString("format") ?? "raw"
+            guard ["raw", "qcow2"].contains(format) else {
+                throw SpecError(line: d.line("format"), "key 'format' in [disk]: '\(format)' must be \"raw\" or \"qcow2\"")
+            }
+            spec.disks.append(Disk(path: path, format: format))
+            try d.finish()
+        }
+
+        if let t = doc.table("boot") {
+            var b = Keys(t)
+            spec.boot.videoEfifbOff = try b.optionalBool("video-efifb-off") ?? false
+            spec.boot.isolateCPUs = try b.optionalBool("isolate-cpus") ?? false
+            spec.boot.blacklist = try b.optionalStringArray("blacklist") ?? []
+            try b.finish()
+        }
+
+        if let t = doc.table("proxmox") {
+            var p = Keys(t)
+            spec.proxmox.vmid = try p.optionalInt("vmid", range: 100...999_999_999) ?? 100
+            spec.proxmox.storage = try p.optionalString("storage") ?? "local-lvm"
+            try p.finish()
+        }
+        return spec
+    }
+}
+
+/// Reads the keys of one table, remembering which were used so `finish()` can reject unknown ones.
+private struct Keys {
+    let table: TOMLTable
+    var used = Set<String>()
+
+    init(_ table: TOMLTable) { self.table = table }
+
+    var context: String { table.name.isEmpty ? "" : " in [\(table.name)]" }
+
+    func line(_ key: String) -> Int { table.entry(key)?.line ?? table.line }
+
+    mutating func value(_ key: String) throws(SpecError) -> (TOMLValue, Int) {
+        used.insert(key)
+        guard let e = table.entry(key) else { throw SpecError(line: table.line, "missing key '\(key)'\(context)") }
+        return e
+    }
+
+    mutating func optional(_ key: String) -> (TOMLValue, Int)? {
+        used.insert(key)
+        return table.entry(key)
+    }
+
+    func mismatch(_ key: String, _ line: Int, _ expected: String, _ v: TOMLValue) -> SpecError {
+        SpecError(line: line, "key '\(key)'\(context): expected \(expected), found \(v.typeName)")
+    }
+
+    mutating func string(_ key: String) throws(SpecError) -> String {
+        let (v, l) = try value(key)
+        guard case .string(let s) = v else { throw mismatch(key, l, "a string", v) }
+        return s
+    }
+
+    mutating func optionalString(_ key: String) throws(SpecError) -> String? {
+        guard let e = optional(key) else { return nil }
+        let (v, l) = e
+        guard case .string(let s) = v else { throw mismatch(key, l, "a string", v) }
+        return s
+    }
+
+    mutating func path(_ key: String) throws(SpecError) -> String {
+        let p = try string(key)
+        guard p.hasPrefix("/") else { throw SpecError(line: line(key), "key '\(key)'\(context): '\(p)' must be an absolute path") }
+        return p
+    }
+
+    mutating func optionalPath(_ key: String) throws(SpecError) -> String? {
+        guard table.entry(key) != nil else { used.insert(key); return nil }
+        return try path(key)
+    }
+
+    mutating func int(_ key: String, range: ClosedRange<Int>) throws(SpecError) -> Int {
+        let (v, l) = try value(key)
+        return try checkInt(key, v, l, range)
+    }
+
+    mutating func optionalInt(_ key: String, range: ClosedRange<Int>) throws(SpecError) -> Int? {
+        guard let e = optional(key) else { return nil }
+        let (v, l) = e
+        return try checkInt(key, v, l, range)
+    }
+
+    func checkInt(_ key: String, _ v: TOMLValue, _ l: Int, _ range: ClosedRange<Int>) throws(SpecError) -> Int {
+        guard case .integer(let n) = v else { throw mismatch(key, l, "an integer", v) }
+        guard range.contains(n) else { throw SpecError(line: l, "key '\(key)'\(context): \(n) is outside \(range.lowerBound)…\(range.upperBound)") }
+        return n
+    }
+
+    mutating func optionalBool(_ key: String) throws(SpecError) -> Bool? {
+        guard let e = optional(key) else { return nil }
+        let (v, l) = e
+        guard case .bool(let b) = v else { throw mismatch(key, l, "true or false", v) }
+        return b
+    }
+
+    mutating func intArray(_ key: String) throws(SpecError) -> [Int] {
+        let (v, l) = try value(key)
+        guard case .array(let items) = v else { throw mismatch(key, l, "an array of CPU numbers", v) }
+        var out: [Int] = []
+        for item in items {
+            guard case .integer(let n) = item, n >= 0, n < 65536 else { throw mismatch(key, l, "CPU numbers in the array", item) }
+            out.append(n)
+        }
+        return out
+    }
+
+    mutating func optionalStringArray(_ key: String) throws(SpecError) -> [String]? {
+        guard let e = optional(key) else { return nil }
+        let (v, l) = e
+        guard case .array(let items) = v else { throw mismatch(key, l, "an array of strings", v) }
+        var out: [String] = []
+        for item in items {
+            guard case .string(let s) = item else { throw mismatch(key, l, "strings in the array", item) }
+            out.append(s)
+        }
+        return out
+    }
+
+    mutating func cpuSet(_ key: String) throws(SpecError) -> CPUSet {
+        let text = try string(key)
+        guard let set = CPUSet(list: text), !set.isEmpty else {
+            throw SpecError(line: line(key), "key '\(key)'\(context): '\(text)' is not a CPU list (e.g. \"0,6\" or \"0-1\")")
+        }
+        return set
+    }
+
+    func finish() throws(SpecError) {
+        for e in table.entries where !used.contains(e.key) {
+            let known = used.sorted().joined(separator: ", ")
+            throw SpecError(line: e.line, "unknown key '\(e.key)'\(context) (known: \(known))")
+        }
+    }
+}

@@ -1,0 +1,179 @@
+/// One passthrough VM, declared once. Every output (plan, libvirt XML, QEMU argv, Proxmox config, boot
+/// configuration) is a pure function of this value (and, for `plan`/`setup`, of the host). The on-disk form is
+/// TOML, documented in examples/specs/README.md; `vfioctl init` writes a complete one.
+public struct VMSpec: Sendable, Equatable {
+    public var name: String
+    public var vcpus: Int
+    /// Guest RAM in MiB.
+    public var memoryMiB: Int
+    public var hugepages: HugepageSize?
+    /// Host NUMA node the guest memory is bound to (the GPU's node), nil on single-node hosts.
+    public var numaNode: Int?
+    public var cpu: CPUPinning
+    public var firmware: Firmware
+    public var devices: [PassedDevice]
+    public var hyperv: HyperV
+    public var lookingGlass: LookingGlass?
+    /// Absolute `/dev/input/by-id/...-event-*` paths relayed with evdev (the first keyboard grabs all).
+    public var input: [String]
+    public var disks: [Disk]
+    public var boot: BootOptions
+    public var proxmox: Proxmox
+
+    public init(name: String, vcpus: Int, memoryMiB: Int) {
+        self.name = name
+        self.vcpus = vcpus
+        self.memoryMiB = memoryMiB
+        cpu = CPUPinning()
+        firmware = Firmware()
+        devices = []
+        hyperv = HyperV()
+        input = []
+        disks = []
+        boot = BootOptions()
+        proxmox = Proxmox()
+    }
+
+    public enum HugepageSize: String, Sendable, Equatable {
+        case size2M = "2M"
+        case size1G = "1G"
+        public var kib: Int { self == .size2M ? 2048 : 1_048_576 }
+        public var mib: Int { kib / 1024 }
+    }
+
+    public struct CPUPinning: Sendable, Equatable {
+        /// `pin[i]` is the host CPU of vCPU i. Consecutive vCPUs form a guest core (threads per core = `threads`).
+        public var pin: [Int] = []
+        /// Host CPUs of QEMU's emulator thread (and iothreads): the housekeeping CPUs.
+        public var emulator: CPUSet = .empty
+        public var iothreads: Int = 1
+        public var sockets = 1
+        public var cores = 1
+        public var threads = 1
+        /// AMD: expose SMT topology to the guest (`topoext`).
+        public var topoext = false
+        public init() {}
+    }
+
+    public struct Firmware: Sendable, Equatable {
+        /// OVMF code without Secure Boot (read-only pflash).
+        public var code = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+        /// NVRAM template copied per VM.
+        public var vars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+        /// This VM's NVRAM file.
+        public var nvram = ""
+        public init() {}
+    }
+
+    public struct PassedDevice: Sendable, Equatable {
+        public enum Kind: String, Sendable, CaseIterable { case gpu, audio, usb, storage, network, other }
+        public var address: PCIAddress
+        public var vendorID: UInt16
+        public var deviceID: UInt16
+        public var kind: Kind
+        /// ROM file given to the guest instead of the card's own (`<rom file=>`, `romfile=`).
+        public var rom: String?
+        /// Host drivers that must wait for vfio-pci (`softdep DRIVER pre: vfio-pci`).
+        public var hostDrivers: [String] = []
+
+        public init(address: PCIAddress, vendorID: UInt16, deviceID: UInt16, kind: Kind, rom: String? = nil, hostDrivers: [String] = []) {
+            self.address = address
+            self.vendorID = vendorID
+            self.deviceID = deviceID
+            self.kind = kind
+            self.rom = rom
+            self.hostDrivers = hostDrivers
+        }
+
+        /// `vendor:device` as `vfio-pci.ids=` takes it.
+        public var idPair: String { hex(vendorID, width: 4) + ":" + hex(deviceID, width: 4) }
+    }
+
+    public struct HyperV: Sendable, Equatable {
+        public var enlightenments = true
+        /// Hyper-V vendor id (≤ 12 chars, no commas): NVIDIA drivers < 465 and some AMD drivers check it.
+        public var vendorID: String?
+        /// Hide the KVM signature (`<kvm><hidden state='on'/>`, `kvm=off`) against NVIDIA Code 43.
+        public var kvmHidden = false
+        public init() {}
+    }
+
+    public struct LookingGlass: Sendable, Equatable {
+        public var width: Int
+        public var height: Int
+        public init(width: Int, height: Int) {
+            self.width = width
+            self.height = height
+        }
+
+        /// DOMAIN §3: w×h×4×2 bytes + 10 MiB, rounded up to a power of two MiB (1920×1080 → 32 MiB).
+        public var sizeMiB: Int {
+            let bytes = width * height * 4 * 2 + 10 * 1024 * 1024
+            let mib = (bytes + 1024 * 1024 - 1) / (1024 * 1024)
+            var p = 1
+            while p < mib { p *= 2 }
+            return p
+        }
+    }
+
+    public struct Disk: Sendable, Equatable {
+        public var path: String
+        public var format: String
+        public init(path: String, format: String = "raw") {
+            self.path = path
+            self.format = format
+        }
+    }
+
+    public struct BootOptions: Sendable, Equatable {
+        /// Add `video=efifb:off`: the passed GPU is the firmware's console.
+        public var videoEfifbOff = false
+        /// Static isolation: `isolcpus=`, `nohz_full=`, `rcu_nocbs=` for the VM's CPUs.
+        public var isolateCPUs = false
+        /// Drivers to blacklist outright (only when asked: a blacklist also hits other cards of the vendor).
+        public var blacklist: [String] = []
+        public init() {}
+    }
+
+    public struct Proxmox: Sendable, Equatable {
+        public var vmid = 100
+        public var storage = "local-lvm"
+        public init() {}
+    }
+
+    /// Every vfio-pci id pair, unique, in device order.
+    public var vfioIDs: [String] {
+        var seen = Set<String>()
+        return devices.map(\.idPair).filter { seen.insert($0).inserted }
+    }
+
+    /// Host drivers that must load after vfio-pci, unique, in device order.
+    public var softdepDrivers: [String] {
+        var seen = Set<String>()
+        return devices.flatMap(\.hostDrivers).filter { seen.insert($0).inserted }
+    }
+
+    public var vmCPUs: CPUSet { CPUSet(cpu.pin) }
+}
+
+public enum MemorySize {
+    /// "16G", "16GiB", "8192M", "512MiB" → MiB. Nil when not a size.
+    public static func parseMiB(_ text: String) -> Int? {
+        var digits = ""
+        var unit = ""
+        for ch in text.trimmingASCIIWhitespace() {
+            if ch.isNumber && unit.isEmpty { digits.append(ch) } else { unit.append(ch) }
+        }
+        guard let n = Int(digits), n > 0 else { return nil }
+        switch unit.uppercased().trimmingASCIIWhitespace() {
+        case "G", "GB", "GIB": return n * 1024
+        case "M", "MB", "MIB": return n
+        case "T", "TB", "TIB": return n * 1024 * 1024
+        default: return nil
+        }
+    }
+
+    public static func format(mib: Int) -> String {
+        mib % 1024 == 0 ? "\(mib / 1024)G" : "\(mib)M"
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import VFIOCore
+
+/// Applies and reverts `vfioctl setup` edits on a rooted tree (the real `/` or a fixture).
+/// Order (tuned's discipline): check every file still holds what the plan saw, write the journal with a backup of
+/// each original, then write each file to a temporary file in the same directory and rename it over, read it back
+/// to verify, and mark the journal applied. Revert restores every original byte for byte (and its mode), or removes
+/// a file vfioctl created, in reverse order; it refuses when a file changed since vfioctl wrote it.
+public struct BootConfigWriter {
+    public let files: RootedFileSystem
+    /// Host path of the journal directory.
+    public static let journalRoot = "/var/lib/vfioctl/setup"
+
+    public init(files: RootedFileSystem) { self.files = files }
+
+    struct Entry: Codable {
+        var path: String
+        var existed: Bool
+        var mode: Int?
+        /// Backup of the original (in the journal directory) and of what vfioctl wrote.
+        var backup: String?
+        var written: String
+    }
+
+    struct Manifest: Codable {
+        var vm: String
+        var created: String
+        var state: String   // "applying", "applied", "reverted"
+        var entries: [Entry]
+    }
+
+    /// Writes the edits; returns the journal's host path.
+    public func apply(_ edits: [FileEdit], vm: String) throws(SetupError) -> String {
+        let fm = FileManager.default
+        for e in edits {
+            let current = try? files.readBytes(e.path)
+            let expected = e.old.map { Array($0.utf8) }
+            guard current == expected else {
+                throw SetupError.refused(e.path, "changed since vfioctl read it; run setup again")
+            }
+        }
+        let stamp = Self.timestamp()
+        let journal = "\(Self.journalRoot)/\(stamp)"
+        let dir = files.realPath(journal)
+        do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw SetupError.refused(journal, "cannot create the journal: \(error.localizedDescription)")
+        }
+        var manifest = Manifest(vm: vm, created: stamp, state: "applying", entries: [])
+        for (i, e) in edits.enumerated() {
+            let real = files.realPath(e.path)
+            var entry = Entry(path: e.path, existed: e.old != nil, mode: nil, backup: nil, written: "\(i).new")
+            if e.old != nil {
+                entry.mode = (try? fm.attributesOfItem(atPath: real)[.posixPermissions] as? Int) ?? nil
+                entry.backup = "\(i).orig"
+                try Self.writeDurably(Data(try readOriginal(e.path)), to: dir + "/\(i).orig", mode: 0o600)
+            }
+            try Self.writeDurably(Data(e.new.utf8), to: dir + "/\(i).new", mode: 0o600)
+            manifest.entries.append(entry)
+        }
+        try writeManifest(manifest, dir: dir)
+
+        for (e, entry) in zip(edits, manifest.entries) {
+            let real = files.realPath(e.path)
+            do { try fm.createDirectory(atPath: (real as NSString).deletingLastPathComponent, withIntermediateDirectories: true) } catch {
+                throw SetupError.refused(e.path, "cannot create its directory")
+            }
+            try Self.writeDurably(Data(e.new.utf8), to: real, mode: entry.mode ?? 0o644)
+            guard (try? files.readBytes(e.path)) == Array(e.new.utf8) else {
+                throw SetupError.refused(e.path, "read back differs from what was written; revert with vfioctl setup --revert")
+            }
+        }
+        manifest.state = "applied"
+        try writeManifest(manifest, dir: dir)
+        return journal
+    }
+
+    /// Restores the files of the newest applied journal; returns the restored host paths.
+    public func revert() throws(SetupError) -> (journal: String, paths: [String]) {
+        let fm = FileManager.default
+        let rootDir = files.realPath(Self.journalRoot)
+        let names = ((try? fm.contentsOfDirectory(atPath: rootDir)) ?? []).sorted()
+        var chosen: (String, Manifest)?
+        for name in names.reversed() {
+            guard let data = fm.contents(atPath: rootDir + "/" + name + "/manifest.json"),
+                  let m = try? JSONDecoder().decode(Manifest.self, from: data) else { continue }
+            if m.state == "applied" || m.state == "applying" { chosen = (name, m); break }
+        }
+        guard let (name, manifest) = chosen else {
+            throw SetupError.refused(Self.journalRoot, "no applied vfioctl setup to revert")
+        }
+        let dir = rootDir + "/" + name
+        // Check everything before touching anything.
+        for entry in manifest.entries {
+            let written = fm.contents(atPath: dir + "/" + entry.written).map { [UInt8]($0) }
+            let current = try? files.readBytes(entry.path)
+            let original = entry.backup.flatMap { fm.contents(atPath: dir + "/" + $0) }.map { [UInt8]($0) }
+            if current != written && current != original && !(current == nil && !entry.existed) {
+                throw SetupError.refused(entry.path, "changed after vfioctl setup --apply; the original is in \(Self.journalRoot)/\(name)/\(entry.backup ?? "(none: vfioctl created it)")")
+            }
+        }
+        var restored: [String] = []
+        for entry in manifest.entries.reversed() {
+            let real = files.realPath(entry.path)
+            if entry.existed, let backup = entry.backup, let data = fm.contents(atPath: dir + "/" + backup) {
+                try Self.writeDurably(data, to: real, mode: entry.mode ?? 0o644)
+            } else if !entry.existed {
+                try? fm.removeItem(atPath: real)
+            }
+            restored.append(entry.path)
+        }
+        var m = manifest
+        m.state = "reverted"
+        try writeManifest(m, dir: dir)
+        return ("\(Self.journalRoot)/\(name)", restored)
+    }
+
+    private func readOriginal(_ path: String) throws(SetupError) -> [UInt8] {
+        do { return try files.readBytes(path) } catch { throw SetupError.refused(path, "cannot read: \(error)") }
+    }
+
+    private func writeManifest(_ m: Manifest, dir: String) throws(SetupError) {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let data = try? enc.encode(m) else { throw SetupError.refused(dir, "cannot encode the journal") }
+        try Self.writeDurably(data, to: dir + "/manifest.json", mode: 0o600)
+    }
+
+    /// Temp file in the same directory, fsync, rename over the target.
+    static func writeDurably(_ data: Data, to path: String, mode: Int) throws(SetupError) {
+        let tmp = path + ".vfioctl-tmp"
+        guard FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: mode]) else {
+            throw SetupError.refused(path, "cannot write \(tmp)")
+        }
+        if let h = FileHandle(forUpdatingAtPath: tmp) {
+            try? h.synchronize()
+            try? h.close()
+        }
+        _ = chmod(tmp, mode_t(mode))
+        guard rename(tmp, path) == 0 else {
+            unlink(tmp)
+            throw SetupError.refused(path, "cannot rename the new file into place (errno \(errno))")
+        }
+    }
+
+    static func timestamp() -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd'T'HHmmss.SSS'Z'"
+        return f.string(from: Date())
+    }
+}
+
+/// `vfioctl setup --apply/--revert` could not (or would not) change a file; names the host path.
+public struct SetupError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    static func refused(_ path: String, _ why: String) -> SetupError { SetupError(description: "\(path): \(why)") }
+}
