@@ -31,29 +31,19 @@ struct Setup: ParsableCommand {
         }
         guard let spec else { throw CLIError("setup: give the VM spec (vfioctl setup SPEC --dry-run)") }
         let vm = try SpecFile.load(spec)
-        let host: HostModel
-        do { host = try session.load() } catch { throw CLIError("\(root.root): \(error)") }
+        // Only the CPU vendor matters here (intel_iommu=on); a bare /etc tree (no sys/, proc/) is fine.
+        let vendor: CPUInfo.Vendor
+        if let host = try? session.load() {
+            vendor = host.cpu.vendor
+        } else {
+            vendor = vm.cpu.topoext ? .amd : .intel
+        }
         let plan: BootPlan
-        do { plan = try BootConfig.plan(vm, cpuVendor: host.cpu.vendor, files: session.files) } catch {
+        do { plan = try BootConfig.plan(vm, cpuVendor: vendor, files: session.files) } catch {
             throw CLIError(error.description)
         }
-        print("bootloader: \(plan.bootloader.rawValue)")
-        print("initramfs: \(plan.initramfs?.rawValue ?? "none found")")
-        for n in plan.notes { print("note: \(n)") }
-        if plan.edits.isEmpty {
-            print("nothing to change: the boot configuration already matches \(spec)")
-            return
-        }
-        if mode == .dryRun {
-            for e in plan.edits {
-                print("")
-                print("# \(e.path): \(e.why)")
-                print(e.diff, terminator: "")
-            }
-            print("")
-            print("after --apply, run:")
-            for c in plan.commands { print("  \(c)") }
-            print("then reboot. (dry run: nothing was written; use --apply)")
+        if mode == .dryRun || plan.edits.isEmpty {
+            Output.write(plan.dryRunText)
             return
         }
         do {

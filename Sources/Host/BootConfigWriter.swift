@@ -27,6 +27,8 @@ public struct BootConfigWriter {
         var created: String
         var state: String   // "applying", "applied", "reverted"
         var entries: [Entry]
+        /// Directories vfioctl created (host paths), removed again by revert when empty.
+        var createdDirectories: [String]? = nil
     }
 
     /// Writes the edits; returns the journal's host path.
@@ -46,6 +48,14 @@ public struct BootConfigWriter {
             throw SetupError.refused(journal, "cannot create the journal: \(error.localizedDescription)")
         }
         var manifest = Manifest(vm: vm, created: stamp, state: "applying", entries: [])
+        var created: [String] = []
+        for e in edits {
+            var dir = (e.path as NSString).deletingLastPathComponent
+            var missing: [String] = []
+            while dir != "/" && files.kind(of: dir) == nil { missing.append(dir); dir = (dir as NSString).deletingLastPathComponent }
+            for d in missing where !created.contains(d) { created.append(d) }
+        }
+        manifest.createdDirectories = created
         for (i, e) in edits.enumerated() {
             let real = files.realPath(e.path)
             var entry = Entry(path: e.path, existed: e.old != nil, mode: nil, backup: nil, written: "\(i).new")
@@ -107,6 +117,9 @@ public struct BootConfigWriter {
                 try? fm.removeItem(atPath: real)
             }
             restored.append(entry.path)
+        }
+        for d in (manifest.createdDirectories ?? []).sorted(by: { $0.count > $1.count }) {
+            _ = rmdir(files.realPath(d))
         }
         var m = manifest
         m.state = "reverted"

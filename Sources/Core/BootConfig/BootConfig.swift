@@ -225,3 +225,25 @@ public struct KernelVersion: Comparable, Sendable {
         return dirs.compactMap(KernelVersion.init).max()
     }
 }
+
+extension BootPlan {
+    /// What `setup --dry-run` prints: detection, notes, one unified diff per file, then the commands to run.
+    public var dryRunText: String {
+        var out = ["bootloader: \(bootloader.rawValue)", "initramfs: \(initramfs?.rawValue ?? "none found")"]
+        out += notes.map { "note: " + $0 }
+        if edits.isEmpty {
+            out.append("nothing to change: the boot configuration already has everything")
+            return out.joined(separator: "\n") + "\n"
+        }
+        for e in edits {
+            out.append("")
+            out.append("# \(e.path): \(e.why)")
+            out.append(e.diff.hasSuffix("\n") ? String(e.diff.dropLast()) : e.diff)
+        }
+        out.append("")
+        out.append("after --apply, run:")
+        out += commands.map { "  " + $0 }
+        out.append("then reboot. (dry run: nothing was written; use --apply)")
+        return out.joined(separator: "\n") + "\n"
+    }
+}
