@@ -57,6 +57,16 @@ test_meta() {
     )
 }
 
+# QEMU memory size (2G, 3072M, 3072) in MiB.
+mem_mib() {
+    local v=${1^^}
+    case $v in
+        *G) echo $((${v%G} * 1024)) ;;
+        *M) echo "${v%M}" ;;
+        *) echo "$v" ;;
+    esac
+}
+
 test_name() { basename "$1" .sh; }
 
 # A test file defines host() when part of it runs on the host after the guest part.

@@ -25,7 +25,7 @@ ensure_vfioctl() {
     # A fully static executable needs nothing in the guest; the static Swift stdlib alone still needs
     # glibc, libstdc++ and libgcc_s, which the initramfs builder copies in (ldd). Remember what worked.
     local modes=(static-executable static-stdlib) mode memo=$LAB_CACHE/swift-link-mode
-    [[ -f $memo ]] && modes=("$(<"$memo")" "${modes[@]}")
+    [[ $(cat "$memo" 2>/dev/null) == static-stdlib ]] && modes=(static-stdlib static-executable)
     [[ -n ${LAB_SWIFT_LINK:-} ]] && modes=("$LAB_SWIFT_LINK")
     local started
     started=$(now)
