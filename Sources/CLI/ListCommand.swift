@@ -10,7 +10,8 @@ struct List: ParsableCommand {
     @Flag(help: "Print the stable JSON contract (see README).") var json = false
 
     func run() throws {
-        let (_, host) = try root.load()
+        // The text list prints identities only; JSON carries every device detail.
+        let (_, host) = try root.load(json ? .deviceDetails : .inventory)
         if json {
             Output.write(ListRenderer.json(host).serialized(pretty: true))
         } else {

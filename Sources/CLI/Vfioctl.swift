@@ -34,9 +34,9 @@ struct RootOptions: ParsableArguments {
         do { return try HostSession(root: root) } catch { throw CLIError(error.description) }
     }
 
-    func load() throws -> (HostSession, HostModel) {
+    func load(_ scope: LoadScope = .all) throws -> (HostSession, HostModel) {
         let session = try open()
-        do { return (session, try session.load()) } catch { throw CLIError("\(root): \(error)") }
+        do { return (session, try session.load(scope: scope)) } catch { throw CLIError("\(root): \(error)") }
     }
 }
 

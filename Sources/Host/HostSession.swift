@@ -26,8 +26,8 @@ public final class HostSession: @unchecked Sendable {
 
     /// Loads the host and names its devices from the system's pci.ids (that of the machine running vfioctl,
     /// like lspci; a snapshot's own `usr/share/misc/pci.ids` wins when present).
-    public func load(reader: (any HostFileReader)? = nil) throws -> HostModel {
-        var host = try HostLoader(reader ?? files).load()
+    public func load(reader: (any HostFileReader)? = nil, scope: LoadScope = .all) throws -> HostModel {
+        var host = try HostLoader(reader ?? files).load(scope)
         if let ids = PCIIDs.load(from: files, vendors: Set(host.devices.map(\.vendorID))) {
             ids.name(&host.devices)
         }

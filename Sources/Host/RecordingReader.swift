@@ -23,9 +23,9 @@ public final class RecordingReader: HostFileReader {
         return try base.readBytes(path)
     }
 
-    public func readBytes(_ path: String, offset: Int, count: Int) throws(FileReadError) -> [UInt8] {
+    public func readRanges(_ path: String, _ body: (_ read: (_ offset: Int, _ count: Int) -> [UInt8]) -> Void) throws(FileReadError) {
         note(path, .read)
-        return try base.readBytes(path, offset: offset, count: count)
+        try base.readRanges(path, body)
     }
 
     public func listDirectory(_ path: String) throws(FileReadError) -> [String] {

@@ -24,11 +24,13 @@ public struct RootedFileSystem: HostFileReader {
     }
 
     public func readBytes(_ path: String) throws(FileReadError) -> [UInt8] {
-        try Syscalls.readFile(realPath(path), hostPath: path)
+        try Syscalls.readFile(realPath(path), hostPath: path, shortReadIsEOF: path.hasPrefix("/sys/"))
     }
 
-    public func readBytes(_ path: String, offset: Int, count: Int) throws(FileReadError) -> [UInt8] {
-        try Syscalls.readRange(realPath(path), hostPath: path, offset: offset, count: count)
+    public func readRanges(_ path: String, _ body: (_ read: (_ offset: Int, _ count: Int) -> [UInt8]) -> Void) throws(FileReadError) {
+        try Syscalls.withOpenFile(realPath(path), hostPath: path) { fd in
+            body { offset, count in Syscalls.pread(fd, offset: offset, count: count) }
+        }
     }
 
     public func listDirectory(_ path: String) throws(FileReadError) -> [String] {

@@ -8,7 +8,9 @@ import VFIOCore
 /// Thin wrappers over the few libc calls vfioctl uses to read a host. Every read of a host file goes through
 /// here, so errno is always mapped to a `FileReadError` naming the host path.
 enum Syscalls {
-    static func readFile(_ realPath: String, hostPath: String) throws(FileReadError) -> [UInt8] {
+    /// Reads a whole file. `shortReadIsEOF` saves the final empty read where a short read means the end (sysfs
+    /// attributes are produced by one `show` call; procfs seq files are not, so they are read to EOF).
+    static func readFile(_ realPath: String, hostPath: String, shortReadIsEOF: Bool = false) throws(FileReadError) -> [UInt8] {
         let fd = open(realPath, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw error(errno, hostPath) }
         defer { close(fd) }
@@ -28,25 +30,28 @@ enum Syscalls {
             out.removeLast(chunk - got)
             if readErrno == EINTR { continue }
             if readErrno != 0 { throw error(readErrno, hostPath) }
-            if got == 0 { return out }
+            if got == 0 || (shortReadIsEOF && got < chunk) { return out }
             chunk = min(chunk * 2, 1 << 20)
         }
     }
 
-    static func readRange(_ realPath: String, hostPath: String, offset: Int, count: Int) throws(FileReadError) -> [UInt8] {
+    static func withOpenFile(_ realPath: String, hostPath: String, _ body: (Int32) -> Void) throws(FileReadError) {
         let fd = open(realPath, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw error(errno, hostPath) }
         defer { close(fd) }
+        body(fd)
+    }
+
+    /// Up to `count` bytes at `offset`; fewer at the end of the file or on a read error (the caller parses
+    /// what it got, and a short read reads as "no more capabilities").
+    static func pread(_ fd: Int32, offset: Int, count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         var got = 0
         while got < count {
             // SAFETY: pread writes at most `count - got` bytes into the array's storage after `got`.
-            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, count - got, off_t(offset + got)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw error(errno, hostPath)
-            }
-            if n == 0 { break }
+            let n = out.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress! + got, count - got, off_t(offset + got)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
             got += n
         }
         out.removeLast(count - got)

@@ -3,6 +3,19 @@ public struct HostLoadError: Error, Sendable, CustomStringConvertible {
     public var description: String
 }
 
+/// How much of the host to read. `vfioctl list` prints only identities; doctor and snapshot read everything.
+public struct LoadScope: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    /// Subsystem ids, power state, NUMA node, IRQ, link, reset and config-space capabilities of every device.
+    public static let deviceDetails = LoadScope(rawValue: 1 << 0)
+    /// CPU topology, KVM, memory, IRQ affinities, cgroups, network, block and input devices, modules, modprobe.d.
+    public static let system = LoadScope(rawValue: 1 << 1)
+    /// Ids, class, driver, override, group, boot VGA, and the IOMMU facts: what `vfioctl list` prints.
+    public static let inventory: LoadScope = []
+    public static let all: LoadScope = [.deviceDetails, .system]
+}
+
 /// Reads a whole `Host` through a `HostFileReader`. Missing optional files give nil facts; malformed files
 /// are recorded as `ReadProblem`s naming the file, so one bad attribute never hides the rest of the host.
 public struct HostLoader: Sendable {
@@ -14,33 +27,35 @@ public struct HostLoader: Sendable {
 
     public static let pciDevicesDir = "/sys/bus/pci/devices"
 
-    public func load() throws(HostLoadError) -> HostModel {
+    public func load(_ scope: LoadScope = .all) throws(HostLoadError) -> HostModel {
         guard files.kind(of: "/sys") == .directory, files.kind(of: "/proc") == .directory else {
             throw HostLoadError(description: "the host root has no sys/ and proc/ directories; is it a host tree or a vfioctl snapshot?")
         }
         var host = HostModel()
         var problems = Problems()
-        host.devices = loadDevices(&problems)
+        host.devices = loadDevices(scope, &problems)
         host.iommu = IOMMULoader(files: files).load(devices: host.devices, problems: &problems)
         host.cmdline = KernelCommandLine(text("/proc/cmdline", &problems) ?? "")
-        host.loadedModules = ProcParsers.modules(optionalText("/proc/modules", &problems) ?? "")
-        host.sysModules = Set(list("/sys/module", &problems))
-        for file in list("/etc/modprobe.d", &problems) where file.hasSuffix(".conf") {
-            let path = "/etc/modprobe.d/\(file)"
-            if let text = optionalText(path, &problems) { host.modprobe += ModprobeDirective.parse(text, file: path) }
+        (host.irqs, host.defaultIRQAffinity) = loadIRQs(affinities: scope.contains(.system), &problems)
+        if scope.contains(.system) {
+            host.loadedModules = ProcParsers.modules(optionalText("/proc/modules", &problems) ?? "")
+            host.sysModules = Set(list("/sys/module", &problems))
+            for file in list("/etc/modprobe.d", &problems) where file.hasSuffix(".conf") {
+                let path = "/etc/modprobe.d/\(file)"
+                if let text = optionalText(path, &problems) { host.modprobe += ModprobeDirective.parse(text, file: path) }
+            }
+            host.cpu = CPULoader(files: files).load(problems: &problems)
+            host.kvm = loadKVM(&problems)
+            host.memory = loadMemory(&problems)
+            host.cgroup = ProcParsers.cgroupLayout(mounts: text("/proc/mounts", &problems) ?? "",
+                                                   hasV2Controllers: files.exists("/sys/fs/cgroup/cgroup.controllers"))
+            host.uefiBoot = files.kind(of: "/sys/firmware/efi") == .directory
+            host.inputDevices = list("/dev/input/by-id", &problems)
+            host.framebuffers = (optionalText("/proc/fb", &problems) ?? "").split(separator: "\n").map { $0.trimmingASCIIWhitespace() }
+                .filter { !$0.isEmpty }
+            host.network = loadNetwork(&problems)
+            host.blockDevices = loadBlock(&problems)
         }
-        host.cpu = CPULoader(files: files).load(problems: &problems)
-        host.kvm = loadKVM(&problems)
-        host.memory = loadMemory(&problems)
-        (host.irqs, host.defaultIRQAffinity) = loadIRQs(&problems)
-        host.cgroup = ProcParsers.cgroupLayout(mounts: text("/proc/mounts", &problems) ?? "",
-                                               hasV2Controllers: files.exists("/sys/fs/cgroup/cgroup.controllers"))
-        host.uefiBoot = files.kind(of: "/sys/firmware/efi") == .directory
-        host.inputDevices = list("/dev/input/by-id", &problems)
-        host.framebuffers = (optionalText("/proc/fb", &problems) ?? "").split(separator: "\n").map { $0.trimmingASCIIWhitespace() }
-            .filter { !$0.isEmpty }
-        host.network = loadNetwork(&problems)
-        host.blockDevices = loadBlock(&problems)
         host.iommu.interruptRemapping = IOMMULoader.interruptRemapping(
             iommu: host.iommu, irqs: host.irqs, cmdline: host.cmdline, ecaps: problems.ecaps)
         host.readProblems = problems.list
@@ -49,7 +64,7 @@ public struct HostLoader: Sendable {
 
     // MARK: PCI
 
-    private func loadDevices(_ problems: inout Problems) -> [PCIDevice] {
+    private func loadDevices(_ scope: LoadScope, _ problems: inout Problems) -> [PCIDevice] {
         guard files.kind(of: Self.pciDevicesDir) == .directory else {
             problems.add(Self.pciDevicesDir, "missing: the host shows no PCI bus")
             return []
@@ -60,13 +75,13 @@ public struct HostLoader: Sendable {
                 problems.add(HostPath.join(Self.pciDevicesDir, name), "not a PCI address")
                 continue
             }
-            if let device = loadDevice(address, &problems) { devices.append(device) }
+            if let device = loadDevice(address, details: scope.contains(.deviceDetails), &problems) { devices.append(device) }
         }
         devices.sort { $0.address < $1.address }
         return devices
     }
 
-    private func loadDevice(_ address: PCIAddress, _ problems: inout Problems) -> PCIDevice? {
+    private func loadDevice(_ address: PCIAddress, details: Bool, _ problems: inout Problems) -> PCIDevice? {
         let dir = HostPath.join(Self.pciDevicesDir, address.description)
         func attr(_ name: String) -> String { dir + "/" + name }
 
@@ -88,8 +103,6 @@ public struct HostLoader: Sendable {
         var device = PCIDevice(address: address, vendorID: UInt16(vendor), deviceID: UInt16(deviceID),
                                pciClass: PCIClass(code: UInt32(classCode)), sysfsPath: sysfsPath)
         device.revision = UInt8(hexAttr(attr("revision"), bits: 8, &problems, optional: true) ?? 0)
-        device.subsystemVendorID = hexAttr(attr("subsystem_vendor"), bits: 16, &problems, optional: true).map { UInt16($0) }
-        device.subsystemDeviceID = hexAttr(attr("subsystem_device"), bits: 16, &problems, optional: true).map { UInt16($0) }
         device.driver = linkName(attr("driver"), &problems)
         if let override = optionalText(attr("driver_override"), &problems), override != "(null)", !override.isEmpty {
             device.driverOverride = override
@@ -100,6 +113,11 @@ public struct HostLoader: Sendable {
         if device.pciClass.isDisplay, let boot = optionalText(attr("boot_vga"), &problems) {
             if boot == "1" || boot == "0" { device.bootVGA = boot == "1" } else { problems.add(attr("boot_vga"), "expected 0 or 1, read '\(boot)'") }
         }
+        device.upstreamBridges = Self.upstreamBridges(sysfsPath: sysfsPath, of: address)
+        guard details else { return device }
+
+        device.subsystemVendorID = hexAttr(attr("subsystem_vendor"), bits: 16, &problems, optional: true).map { UInt16($0) }
+        device.subsystemDeviceID = hexAttr(attr("subsystem_device"), bits: 16, &problems, optional: true).map { UInt16($0) }
         if let methods = optionalText(attr("reset_method"), &problems) {
             device.resetMethods = methods.split(separator: " ").map(String.init)
         }
@@ -115,18 +133,20 @@ public struct HostLoader: Sendable {
             device.link = PCILink(currentSpeed: speed, currentWidth: optionalText(attr("current_link_width"), &problems).flatMap { Int($0) },
                                   maxSpeed: maxSpeed, maxWidth: optionalText(attr("max_link_width"), &problems).flatMap { Int($0) })
         }
+        let configPath = attr("config")
+        var parsed: Result<PCICapabilities, ConfigSpace.Malformed>?
         do {
-            let path = attr("config")
-            let standard = try files.readBytes(path, offset: 0, count: 256)
-            device.capabilities = try ConfigSpace.capabilities(standard: standard) { offset, count in
-                (try? files.readBytes(path, offset: offset, count: count)) ?? []
+            try files.readRanges(configPath) { read in
+                parsed = Result { () throws(ConfigSpace.Malformed) in try ConfigSpace.capabilities(standard: read(0, 256), readExtended: read) }
             }
-        } catch let error as FileReadError {
-            if error.reason != .notFound { problems.add(attr("config"), error.description) }
         } catch {
-            problems.add(attr("config"), "\(error)")
+            if error.reason != .notFound { problems.add(configPath, error.description) }
         }
-        device.upstreamBridges = Self.upstreamBridges(sysfsPath: sysfsPath, of: address)
+        switch parsed {
+        case .success(let caps): device.capabilities = caps
+        case .failure(let error): problems.add(configPath, error.description)
+        case nil: break
+        }
         return device
     }
 
@@ -172,7 +192,7 @@ public struct HostLoader: Sendable {
         }.sorted { $0.sizeKiB < $1.sizeKiB }
     }
 
-    private func loadIRQs(_ problems: inout Problems) -> ([IRQ], CPUSet?) {
+    private func loadIRQs(affinities: Bool, _ problems: inout Problems) -> ([IRQ], CPUSet?) {
         guard let table = optionalText("/proc/interrupts", &problems) else { return ([], nil) }
         var irqs: [IRQ]
         do {
@@ -181,6 +201,7 @@ public struct HostLoader: Sendable {
             problems.add("/proc/interrupts", error.description)
             return ([], nil)
         }
+        guard affinities else { return (irqs, nil) }
         for i in irqs.indices {
             guard let n = irqs[i].number else { continue }
             if let list = optionalText("/proc/irq/\(n)/smp_affinity_list", &problems) {

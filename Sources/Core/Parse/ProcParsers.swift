@@ -49,38 +49,83 @@ public enum ProcParsers {
         return out
     }
 
-    /// `/proc/interrupts`: header of CPU columns, then one row per IRQ.
+    /// `/proc/interrupts`: header of CPU columns, then one row per IRQ. Scans bytes: on large hosts the table
+    /// is a megabyte (thousands of IRQs × hundreds of CPUs).
     public static func interrupts(_ text: String) throws(Malformed) -> [IRQ] {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true)[...]
-        guard let header = lines.popFirst() else { return [] }
-        let cpuCount = header.split(separator: " ").filter { $0.hasPrefix("CPU") }.count
-        guard cpuCount > 0 else { throw Malformed(line: 1, detail: "header has no CPU columns") }
-        var irqs: [IRQ] = []
-        for (offset, line) in lines.enumerated() {
-            let tokens = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard let label = tokens.first, label.hasSuffix(":") else {
-                throw Malformed(line: offset + 2, detail: "expected 'NAME:' at the start, read '\(line.prefix(40))'")
+        var text = text
+        return try text.withUTF8 { buf in parseInterrupts(buf) }.get()
+    }
+
+    private static func parseInterrupts(_ buf: UnsafeBufferPointer<UInt8>) -> Result<[IRQ], Malformed> {
+        do throws(Malformed) {
+            let n = buf.count
+            func lineEnd(_ from: Int) -> Int { var e = from; while e < n, buf[e] != 0x0A { e += 1 }; return e }
+            func string(_ a: Int, _ b: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: buf[a..<b]), as: UTF8.self) }
+            /// Next token in [i, end): (start, end) or nil.
+            func token(_ i: inout Int, _ end: Int) -> (Int, Int)? {
+                while i < end, buf[i] == 0x20 || buf[i] == 0x09 { i += 1 }
+                guard i < end else { return nil }
+                let start = i
+                while i < end, buf[i] != 0x20 && buf[i] != 0x09 { i += 1 }
+                return (start, i)
             }
-            let name = String(label.dropLast())
-            var counts: [Int] = []
-            var i = 1
-            while i < tokens.count, counts.count < cpuCount, let n = Int(tokens[i]) { counts.append(n); i += 1 }
-            let number = Int(name)
-            if number != nil && counts.count != cpuCount {
-                throw Malformed(line: offset + 2, detail: "IRQ \(name) has \(counts.count) counts for \(cpuCount) CPUs")
+            var pos = 0
+            let headerEnd = lineEnd(0)
+            var cpuCount = 0
+            var h = 0
+            while let (a, _) = token(&h, headerEnd) { if buf[a] == 0x43 /* C */ { cpuCount += 1 } }
+            guard cpuCount > 0 else {
+                if n == 0 { return .success([]) }
+                throw Malformed(line: 1, detail: "header has no CPU columns")
             }
-            var chip = ""
-            var actions = ""
-            if number != nil {
-                if i < tokens.count { chip = String(tokens[i]); i += 1 }
-                if i < tokens.count { i += 1 }  // hwirq-type ("2-edge")
-                actions = tokens[min(i, tokens.count)...].joined(separator: " ")
-            } else {
-                actions = tokens[i...].joined(separator: " ")
+            pos = headerEnd + 1
+            var irqs: [IRQ] = []
+            var lineNumber = 1
+            while pos < n {
+                let end = lineEnd(pos)
+                lineNumber += 1
+                defer { pos = end + 1 }
+                var i = pos
+                guard let (la, lb) = token(&i, end) else { continue }
+                guard buf[lb - 1] == 0x3A /* : */ else {
+                    throw Malformed(line: lineNumber, detail: "expected 'NAME:' at the start, read '\(string(la, min(end, la + 40)))'")
+                }
+                let name = string(la, lb - 1)
+                let number = Int(name)
+                var counts: [Int] = []
+                counts.reserveCapacity(cpuCount)
+                var rest = i
+                while counts.count < cpuCount {
+                    var probe = rest
+                    guard let (a, b) = token(&probe, end) else { break }
+                    var value = 0
+                    var numeric = true
+                    for k in a..<b {
+                        let c = buf[k]
+                        if c < 0x30 || c > 0x39 { numeric = false; break }
+                        value = value &* 10 &+ Int(c - 0x30)
+                    }
+                    guard numeric else { break }
+                    counts.append(value)
+                    rest = probe
+                }
+                if number != nil && counts.count != cpuCount {
+                    throw Malformed(line: lineNumber, detail: "IRQ \(name) has \(counts.count) counts for \(cpuCount) CPUs")
+                }
+                var chip = ""
+                if number != nil {
+                    if let (a, b) = token(&rest, end) { chip = string(a, b) }
+                    _ = token(&rest, end)  // hwirq-type ("2-edge")
+                }
+                while rest < end, buf[rest] == 0x20 || buf[rest] == 0x09 { rest += 1 }
+                var actionsEnd = end
+                while actionsEnd > rest, buf[actionsEnd - 1] == 0x20 || buf[actionsEnd - 1] == 0x0D { actionsEnd -= 1 }
+                irqs.append(IRQ(number: number, name: name, countsPerCPU: counts, chip: chip, actions: string(rest, actionsEnd)))
             }
-            irqs.append(IRQ(number: number, name: name, countsPerCPU: counts, chip: chip, actions: actions))
+            return .success(irqs)
+        } catch {
+            return .failure(error)
         }
-        return irqs
     }
 
     /// cgroup layout from `/proc/mounts`: cgroup2 at /sys/fs/cgroup is v2; v1 controllers with or without a

@@ -5,8 +5,9 @@
 public protocol HostFileReader: Sendable {
     /// The whole content of a regular file (sysfs attributes, procfs tables, binary `config`).
     func readBytes(_ path: String) throws(FileReadError) -> [UInt8]
-    /// Up to `count` bytes from `offset` (binary attributes such as `config`, where every access may be slow).
-    func readBytes(_ path: String, offset: Int, count: Int) throws(FileReadError) -> [UInt8]
+    /// Opens `path` once and lets `body` read byte ranges (`read(offset, count)`, short at the end of the file).
+    /// For binary attributes such as `config`, where each access may trap to firmware or a hypervisor.
+    func readRanges(_ path: String, _ body: (_ read: (_ offset: Int, _ count: Int) -> [UInt8]) -> Void) throws(FileReadError)
     /// Names of a directory's entries, sorted, without "." and "..".
     func listDirectory(_ path: String) throws(FileReadError) -> [String]
     /// The target text of a symbolic link, as stored (usually relative in sysfs).
@@ -50,10 +51,9 @@ public struct FileReadError: Error, Sendable, Equatable, CustomStringConvertible
 }
 
 extension HostFileReader {
-    public func readBytes(_ path: String, offset: Int, count: Int) throws(FileReadError) -> [UInt8] {
+    public func readRanges(_ path: String, _ body: (_ read: (_ offset: Int, _ count: Int) -> [UInt8]) -> Void) throws(FileReadError) {
         let all = try readBytes(path)
-        guard offset < all.count else { return [] }
-        return Array(all[offset..<min(all.count, offset + count)])
+        body { offset, count in offset < all.count ? Array(all[offset..<min(all.count, offset + count)]) : [] }
     }
 
     /// A sysfs/procfs text attribute with the trailing newline removed.
