@@ -13,8 +13,8 @@ struct Plan: ParsableCommand {
     func run() throws {
         let vm = try SpecFile.load(spec)
         let (_, host) = try root.load()
-        let text = PlanExplainer.explain(vm, host: host)
+        let (text, problems) = PlanExplainer.report(vm, host: host)
         Output.write(text)
-        if PlanExplainer.problemCount(text) > 0 { throw ExitCode(1) }
+        if !problems.isEmpty { throw ExitCode(1) }
     }
 }

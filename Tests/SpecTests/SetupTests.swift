@@ -135,3 +135,41 @@ import VFIOHost
         #expect(BootArguments.merge(["quiet", "vfio-pci.ids=1:2", "iommu=pt"], ["iommu=pt", "vfio-pci.ids=3:4"]) == ["quiet", "vfio-pci.ids=3:4", "iommu=pt"])
     }
 }
+
+@Suite struct ConfigEditorTests {
+    @Test func boosterMergesIntoAnExistingList() throws {
+        #expect(try Booster.merge("compression: zstd\nmodules_force_load: nvme\n", modules: ["vfio_pci", "vfio"]) == "compression: zstd\nmodules_force_load: vfio_pci,vfio,nvme\n")
+        #expect(try Booster.merge("compression: zstd\n", modules: ["vfio_pci"]) == "compression: zstd\nmodules_force_load: vfio_pci\n")
+        #expect(throws: BootConfigError.self) { try Booster.merge("modules_force_load: [a, b]\n", modules: ["vfio"]) }
+    }
+
+    @Test func grubKeepsSingleQuotesAndExport() throws {
+        let out = try GrubDefault.merge("export GRUB_CMDLINE_LINUX_DEFAULT='quiet splash'\n", args: ["iommu=pt"], path: "/etc/default/grub")
+        #expect(out == "export GRUB_CMDLINE_LINUX_DEFAULT='quiet splash iommu=pt'\n")
+    }
+
+    @Test func grubReplacesOldIdsInsteadOfDuplicating() throws {
+        let out = try GrubDefault.merge("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet vfio-pci.ids=1002:67df\"\n", args: ["vfio-pci.ids=10de:1f08"], path: "/etc/default/grub")
+        #expect(out == "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet vfio-pci.ids=10de:1f08\"\n")
+    }
+
+    @Test func grubWithoutTheKeyGetsOne() throws {
+        #expect(try GrubDefault.merge("GRUB_TIMEOUT=5\n", args: ["iommu=pt"], path: "/etc/default/grub") == "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"iommu=pt\"\n")
+    }
+
+    @Test func systemdBootWithoutProxmoxUsesKernelInstall() throws {
+        let dir = try SetupTests.copy("proxmox")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.removeItem(atPath: dir + "/etc/kernel/proxmox-boot-uuids")
+        let plan = try BootConfig.plan(try SetupTests.spec(), cpuVendor: .intel, files: RootedFileSystem(root: dir))
+        #expect(plan.bootloader == .kernelCmdline)
+        #expect(plan.commands.first?.hasPrefix("kernel-install add") == true)
+    }
+
+    @Test func noBootloaderIsAnError() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vfioctl-empty-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir + "/etc", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(throws: BootConfigError.self) { try BootConfig.plan(try SetupTests.spec(), cpuVendor: .intel, files: RootedFileSystem(root: dir)) }
+    }
+}

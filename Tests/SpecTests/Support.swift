@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VFIOCore
 import VFIOHost
@@ -15,9 +16,15 @@ enum Repo {
 
 /// Example hosts and the specs tests derive from them (the same requests the README shows).
 enum Examples {
+    /// Loading a host (and naming its devices from pci.ids) is the slow part of these tests: once per host.
+    private static let cache = Mutex<[String: (HostSession, HostModel)]>([:])
+
     static func load(_ name: String) throws -> (HostSession, HostModel) {
+        if let hit = cache.withLock({ $0[name] }) { return hit }
         let session = try HostSession(root: Repo.path("examples/hosts/\(name)"))
-        return (session, try session.load())
+        let loaded = (session, try session.load())
+        cache.withLock { $0[name] = loaded }
+        return loaded
     }
 
     struct Case: Sendable, CustomStringConvertible {

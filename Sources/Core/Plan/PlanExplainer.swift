@@ -1,6 +1,9 @@
 /// `vfioctl plan`: the spec explained against the host, in words. Problems the user must fix are listed, never thrown.
 public enum PlanExplainer {
-    public static func explain(_ spec: VMSpec, host: HostModel) -> String {
+    public static func explain(_ spec: VMSpec, host: HostModel) -> String { report(spec, host: host).text }
+
+    /// The explanation and the problems it lists under "To fix".
+    public static func report(_ spec: VMSpec, host: HostModel) -> (text: String, problems: [String]) {
         var out: [String] = []
         var problems: [String] = []
         let cpu = host.cpu
@@ -38,6 +41,14 @@ public enum PlanExplainer {
         else if let only = vmL3.first, l3.count > 1 { out.append("  why: all vCPUs share one L3 cache (CPUs \(only)); whole SMT sibling sets make each guest core a real core") }
         else { out.append("  why: whole SMT sibling sets make each guest core a real host core") }
         out.append("  emulator thread and \(spec.cpu.iothreads) iothread\(spec.cpu.iothreads == 1 ? "" : "s") → host CPUs \(spec.cpu.emulator) (housekeeping)")
+        if !cpu.isolated.isEmpty {
+            let outside = spec.vmCPUs.subtracting(cpu.isolated)
+            if outside.isEmpty {
+                out.append("  booted isolation (isolcpus=\(cpu.isolated)) covers every vCPU")
+            } else {
+                problems.append("host CPUs \(outside) run vCPUs but are not in the booted isolcpus= (\(cpu.isolated)): the scheduler still puts host work there")
+            }
+        }
         out.append("  host keeps: CPUs \(online.subtracting(spec.vmCPUs)) (\(online.subtracting(spec.vmCPUs).count) of \(online.count))")
         out.append("  guest topology: \(spec.cpu.sockets) socket × \(spec.cpu.cores) cores × \(spec.cpu.threads) threads\(spec.cpu.topoext ? " (topoext: the guest sees AMD SMT)" : "")")
         if cpu.vendor == .amd && !spec.cpu.topoext && spec.cpu.threads > 1 { problems.append("AMD host with threads = \(spec.cpu.threads) but topoext off: the guest will not see SMT siblings") }
@@ -134,9 +145,6 @@ public enum PlanExplainer {
             out.append("To fix (\(problems.count))")
             for p in problems { out.append("  - " + p) }
         }
-        return out.joined(separator: "\n") + "\n"
+        return (out.joined(separator: "\n") + "\n", problems)
     }
-
-    /// Count of problems (for the exit status).
-    public static func problemCount(_ text: String) -> Int { text.contains("\nTo fix (") ? 1 : 0 }
 }
