@@ -130,4 +130,14 @@ func topology(ccx: Int, coresPerCCX: Int, smt: Bool = true, nodes: Int = 1, vend
         let text = PlanExplainer.explain(spec, host: host)
         #expect(text.contains("group 11 also holds 0000:06:00.3, which is not in the spec"))
     }
+
+    @Test func chipsetGroupProblemsAreNamed() throws {
+        let (session, host) = try Examples.load("ryzen-chipset-gpu")
+        let r = InitRequest(name: "chipset", devices: [PCIAddress("0000:05:00.0")!], vcpus: 4, memoryMiB: 4096)
+        let (spec, _) = try SpecBuilder.build(r, host: host, files: session.files)
+        #expect(spec.devices.contains { $0.address.description == "0000:02:00.1" })   // SATA comes along
+        let (_, problems) = PlanExplainer.report(spec, host: host)
+        #expect(problems.contains { $0.contains("default route") })
+        #expect(problems.contains { $0.contains("holds the host's disk sda") })
+    }
 }

@@ -98,6 +98,15 @@ public enum PlanExplainer {
                 problems.append("\(d.address) is \(hex(h.vendorID, width: 4)):\(hex(h.deviceID, width: 4)) on this host, not \(d.idPair) as the spec says")
             }
             for q in DeviceQuirk.matching(h) { out.append("    quirk \(q.id): \(q.note)") }
+            if h.pciClass.isISABridge || h.pciClass.isSMBus || h.pciClass.isHostBridge {
+                problems.append("\(d.address) is a chipset function (class \(h.pciClass.hex4)) the host needs: its group cannot be passed")
+            }
+            for n in host.network where n.device == d.address && n.hasDefaultRoute {
+                problems.append("\(d.address) is \(n.name), the host's default route: the host loses its network when the VM starts")
+            }
+            for b in host.blockDevices where b.device == d.address {
+                problems.append("\(d.address) holds the host's disk \(b.name): passing it takes the disk away from the host")
+            }
             guard let g = h.iommuGroup else { problems.append("\(d.address) has no IOMMU group: the IOMMU is off"); continue }
             guard groupsShown.insert(g).inserted else { continue }
             for m in host.groupMembers(of: d.address) where m.address != d.address {
