@@ -12,8 +12,8 @@ struct Plan: ParsableCommand {
 
     func run() throws {
         let vm = try SpecFile.load(spec)
-        let (_, host) = try root.load()
-        let (text, problems) = PlanExplainer.report(vm, host: host)
+        let (session, host) = try root.load()
+        let (text, problems) = PlanExplainer.report(vm, host: host, files: session.files)
         Output.write(text)
         if !problems.isEmpty { throw ExitCode(1) }
     }

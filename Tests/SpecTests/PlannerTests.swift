@@ -140,4 +140,16 @@ func topology(ccx: Int, coresPerCCX: Int, smt: Bool = true, nodes: Int = 1, vend
         #expect(problems.contains { $0.contains("default route") })
         #expect(problems.contains { $0.contains("holds the host's disk sda") })
     }
+
+    @Test func gpuOnTheOtherNodeIsExplained() throws {
+        var (spec, _) = try Examples.spec(Examples.cases[0])
+        var (_, host) = try Examples.load("z490-three-gpus")
+        host.cpu = topology(ccx: 2, coresPerCCX: 5, nodes: 2, vendor: .intel)
+        let gpu = host.devices.firstIndex { $0.address == spec.devices[0].address }!
+        host.devices[gpu].numaNode = 1
+        spec.numaNode = 0
+        let (text, problems) = PlanExplainer.report(spec, host: host)
+        #expect(text.contains("trade-off: the GPU is on node 1 but vCPUs run on node 0"))
+        #expect(problems.contains("guest memory is bound to node 0 but the GPU is on node 1: set numa-node = 1"))
+    }
 }

@@ -1,9 +1,12 @@
 /// `vfioctl plan`: the spec explained against the host, in words. Problems the user must fix are listed, never thrown.
 public enum PlanExplainer {
-    public static func explain(_ spec: VMSpec, host: HostModel) -> String { report(spec, host: host).text }
+    public static func explain(_ spec: VMSpec, host: HostModel, files: (any HostFileReader)? = nil) -> String {
+        report(spec, host: host, files: files).text
+    }
 
-    /// The explanation and the problems it lists under "To fix".
-    public static func report(_ spec: VMSpec, host: HostModel) -> (text: String, problems: [String]) {
+    /// The explanation and the problems it lists under "To fix". With `files`, also checks that the firmware and
+    /// ROM files the spec names exist on the host.
+    public static func report(_ spec: VMSpec, host: HostModel, files: (any HostFileReader)? = nil) -> (text: String, problems: [String]) {
         var out: [String] = []
         var problems: [String] = []
         let cpu = host.cpu
@@ -40,6 +43,14 @@ public enum PlanExplainer {
         if vmL3.count > 1 { out.append("  trade-off: the vCPUs span \(vmL3.count) L3 groups; threads sharing data across them miss the cache") }
         else if let only = vmL3.first, l3.count > 1 { out.append("  why: all vCPUs share one L3 cache (CPUs \(only)); whole SMT sibling sets make each guest core a real core") }
         else { out.append("  why: whole SMT sibling sets make each guest core a real host core") }
+        let gpuNodes = Set(spec.devices.filter { $0.kind == .gpu }.compactMap { host.device($0.address)?.numaNode })
+        let vcpuNodes = Set(spec.cpu.pin.compactMap { byID[$0]?.node })
+        if cpu.numaNodes.count > 1, let gpuNode = gpuNodes.first, !vcpuNodes.subtracting([gpuNode]).isEmpty {
+            out.append("  trade-off: the GPU is on node \(gpuNode) but vCPUs run on node\(vcpuNodes.count > 1 ? "s" : "") \(vcpuNodes.sorted().map(String.init).joined(separator: ",")): DMA and interrupts cross the interconnect")
+        }
+        if let gpuNode = gpuNodes.first, let memNode = spec.numaNode, memNode != gpuNode, cpu.numaNodes.count > 1 {
+            problems.append("guest memory is bound to node \(memNode) but the GPU is on node \(gpuNode): set numa-node = \(gpuNode)")
+        }
         out.append("  emulator thread and \(spec.cpu.iothreads) iothread\(spec.cpu.iothreads == 1 ? "" : "s") → host CPUs \(spec.cpu.emulator) (housekeeping)")
         if !cpu.isolated.isEmpty {
             let outside = spec.vmCPUs.subtracting(cpu.isolated)
@@ -120,6 +131,13 @@ public enum PlanExplainer {
         // Countermeasures
         out.append("Guest settings")
         out.append("  machine q35, OVMF \(spec.firmware.code), NVRAM \(spec.firmware.nvram)")
+        if let files {
+            for (what, path) in [("OVMF code", spec.firmware.code), ("OVMF NVRAM template", spec.firmware.vars)] + spec.devices.compactMap({ d in d.rom.map { ("ROM of \(d.address)", $0) } })
+            where files.kind(of: path) != .regular {
+                // A warning, not a problem: the spec may be planned on one machine and run on another.
+                out.append("  warning: \(what) \(path) is not on this host\(what.hasPrefix("OVMF") ? " (install ovmf / edk2-ovmf)" : "")")
+            }
+        }
         var cm: [String] = []
         if spec.hyperv.enlightenments { cm.append("Hyper-V enlightenments") }
         if spec.hyperv.kvmHidden { cm.append("KVM hidden") }
