@@ -18,13 +18,30 @@ import Testing
 
     @Test(arguments: Examples.cases)
     func libvirtAcceptsAndKeepsEverything(_ c: Examples.Case) throws {
-        if let reason = Self.skipReason() {
-            print("SKIP libvirt validation of \(c.name): \(reason)")
-            return
-        }
         let (spec, _) = try Examples.spec(c)
+        try validate(spec, label: c.name)
+    }
+
+    @Test func diskOnAnIothreadAndMemoryBoundToANode() throws {
+        var (spec, _) = try Examples.spec(Examples.cases[1])
+        spec.name = "disk-numa"
+        spec.numaNode = 0
+        spec.disks = [VMSpec.Disk(path: "/var/lib/libvirt/images/disk-numa.qcow2", format: "qcow2")]
+        if let out = try validate(spec, label: spec.name) {
+            #expect(out.contains("\"host-nodes\":[0],\"policy\":\"bind\""))
+            #expect(out.contains("\"driver\":\"virtio-blk-pci\",\"iothread\":\"iothread1\""))
+        }
+    }
+
+    /// Runs the rendering through libvirt; returns virsh's output (normalized XML + QEMU argv), nil when skipped.
+    @discardableResult
+    func validate(_ spec: VMSpec, label c: String) throws -> String? {
+        if let reason = Self.skipReason() {
+            print("SKIP libvirt validation of \(c): \(reason)")
+            return nil
+        }
         let xml = LibvirtRenderer.render(spec)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vfioctl-virsh-\(c.name)-\(getpid())").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vfioctl-virsh-\(c)-\(getpid())").path
         try? FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir + "/etc", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -46,7 +63,7 @@ import Testing
                 conf += "hugetlbfs_mount = [\"\(mnt)\"]\n"
             } else {
                 // domxml-to-native needs a hugetlbfs mount of the page size; convert a copy without hugepages.
-                print("NOTE \(c.name): no hugetlbfs mount possible (needs root); domxml-to-native runs without <memoryBacking>")
+                print("NOTE \(c): no hugetlbfs mount possible (needs root); domxml-to-native runs without <memoryBacking>")
                 native = dir + "/native.xml"
                 let stripped = xml.replacingOccurrences(of: #"  <memoryBacking>[\s\S]*?</memoryBacking>\n"#, with: "", options: .regularExpression)
                 try stripped.write(toFile: native, atomically: true, encoding: .utf8)
@@ -82,6 +99,18 @@ import Testing
         }
         for d in spec.devices where d.rom != nil { #expect(out.contains("\"romfile\":\"\(d.rom!)\"")) }
         if mounted != nil { #expect(out.contains("\"qom-type\":\"memory-backend-file\",\"id\":\"pc.ram\",\"mem-path\":\"\(dir)/hugepages")) }
+
+        // The QEMU renderer says the same as libvirt's own conversion.
+        let ours = QEMURenderer.arguments(spec)
+        let ourCPU = Set(ours[ours.firstIndex(of: "-cpu")! + 1].split(separator: ",").map { String($0).replacingOccurrences(of: "=on", with: "") })
+        let theirCPU = out.split(separator: " ").drop { $0 != "-cpu" }.dropFirst().first.map { Set($0.split(separator: ",").map { String($0).replacingOccurrences(of: "=on", with: "") }) } ?? []
+        for flag in ourCPU where flag.hasPrefix("hv-") || flag == "kvm=off" || flag == "topoext" {
+            #expect(theirCPU.contains(flag), "libvirt's -cpu lacks \(flag)")
+        }
+        #expect(ours.contains("\(spec.vcpus),sockets=\(spec.cpu.sockets),dies=1,cores=\(spec.cpu.cores),threads=\(spec.cpu.threads)"))
+        let ourHosts = Set(ours.filter { $0.hasPrefix("vfio-pci,host=") }.map { String($0.dropFirst(14).prefix(12)) })
+        #expect(ourHosts == Set(spec.devices.map(\.address.description)))
+        return out
     }
 
     @Test func plainDefineWouldHaveLostManagedTrueButValidateRejects() throws {
