@@ -1,5 +1,6 @@
 # The guest's initramfs, made of concatenated newc cpio archives (the kernel unpacks them in order):
-#   base.cpio     busybox, the kernel modules of modules.list with their dependencies, payloads (cached)
+#   base.cpio     busybox, the kernel modules of modules.list with their dependencies (cached)
+#   payload.cpio  the payloads the shape's tests name (cached per set of payloads; absent when none)
 #   vfioctl.cpio  the vfioctl binary (and its shared libraries if it has any), rebuilt every run
 #   boot.cpio     /init, the guest scripts, the tests and this boot's run.conf, rebuilt every boot
 # Archives are uncompressed: unpacking them is faster than decompressing them under TCG.
@@ -84,22 +85,19 @@ make_cpio() {
     (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) >"$2"
 }
 
-# Build (or reuse) base.cpio for the given payload names. Sets BASE_CPIO.
+# Build (or reuse) base.cpio. Sets BASE_CPIO.
 ensure_base_cpio() {
-    local payloads=("$@")
     local key
     key=$(
         {
-            printf '%s\n' "$KERNEL_VERSION" "${payloads[@]}"
+            printf '%s\n' "$KERNEL_VERSION"
             cat "$LAB_DIR/modules.list" "$LAB_DIR/lib/initramfs.sh"
-            local p
-            for p in "${payloads[@]}"; do cat "$(payload_spec "$p")"; done
             sha256sum /bin/busybox
         } | sha256sum | cut -c1-16
     )
     BASE_CPIO=$LAB_CACHE/initramfs/base-$key.cpio
     [[ -f $BASE_CPIO ]] && return 0
-    log "building the guest base image (busybox, modules${payloads:+, payloads: ${payloads[*]}})"
+    log "building the guest base image (busybox, kernel modules)"
     mkdir -p "$LAB_CACHE/initramfs"
     local stage
     stage=$(mktemp -d "$LAB_CACHE/initramfs/stage.XXXXXX")
@@ -126,11 +124,9 @@ ensure_base_cpio() {
     cp "$modroot"/modules.builtin "$modroot"/modules.builtin.modinfo "$modroot"/modules.order "$destmod/"
     local m path
     while read -r m; do
-        if grep -qE "/${m//_/[-_]}\.ko\$" "$modroot/modules.builtin"; then
-            continue
-        fi
         PATH=$PATH:/usr/sbin:/sbin modprobe -d "$KERNEL_ROOT" -S "$KERNEL_VERSION" --show-depends "$m" \
             >"$stage/deps" 2>&1 || die "module $m (modules.list) is not in kernel $KERNEL_VERSION: $(cat "$stage/deps")"
+        # Built-in modules print "builtin NAME": nothing to copy.
         while read -r _ path _; do
             case $path in
                 "$modroot"/*) mkdir -p "$destmod/$(dirname "${path#"$modroot"/}")"
@@ -142,14 +138,39 @@ ensure_base_cpio() {
     PATH=$PATH:/usr/sbin:/sbin depmod -b "$stage/usr" "$KERNEL_VERSION"
     lab_modules >"$stage/etc/lab-modules"
 
-    local p
-    for p in "${payloads[@]}"; do
-        stage_payload "$stage" "$(payload_spec "$p")"
-    done
-
     make_cpio "$stage" "$BASE_CPIO.tmp"
     mv "$BASE_CPIO.tmp" "$BASE_CPIO"
     rm -rf "$stage"
+}
+
+# Build (or reuse) the cpio of the named payloads. Prints its path (nothing when no payload is named).
+ensure_payload_cpio() {
+    (($#)) || return 0
+    local names
+    names=$(printf '%s\n' "$@" | sort -u)
+    local key
+    key=$(
+        {
+            printf '%s\n' "$names"
+            cat "$LAB_DIR/lib/initramfs.sh"
+            local p
+            for p in $names; do cat "$(payload_spec "$p")"; done
+        } | sha256sum | cut -c1-16
+    )
+    local out=$LAB_CACHE/initramfs/payload-$key.cpio
+    if [[ ! -f $out ]]; then
+        log "building the guest payload image ($(echo $names))"
+        mkdir -p "$LAB_CACHE/initramfs"
+        local stage p
+        stage=$(mktemp -d "$LAB_CACHE/initramfs/stage.XXXXXX")
+        for p in $names; do
+            stage_payload "$stage" "$(payload_spec "$p")"
+        done
+        make_cpio "$stage" "$out.tmp"
+        mv "$out.tmp" "$out"
+        rm -rf "$stage"
+    fi
+    printf '%s\n' "$out"
 }
 
 # vfioctl.cpio: the binary at /usr/bin/vfioctl (with its libraries when it is not a static executable).
@@ -182,6 +203,7 @@ make_boot_cpio() {
     cp "$LAB_DIR/guest/lab-test" "$stage/usr/bin/lab-test"
     chmod 755 "$stage/init" "$stage/usr/bin/lab-test"
     cp "$LAB_DIR"/tests/*.sh "$stage/lab/tests/"
+    [[ -f $LAB_DIR/shapes/$shape.guest.sh ]] && cp "$LAB_DIR/shapes/$shape.guest.sh" "$stage/lab/shape-setup.sh"
     {
         printf 'LAB_SHAPE=%s\n' "$shape"
         printf 'LAB_MODE=%s\n' "$mode"
