@@ -12,7 +12,17 @@ struct Setup: ParsableCommand {
             --revert restores the last applied change byte for byte.
             """)
 
-    enum Mode: String, EnumerableFlag { case dryRun, apply, revert }
+    enum Mode: String, EnumerableFlag {
+        case dryRun, apply, revert
+
+        static func help(for value: Mode) -> ArgumentHelp? {
+            switch value {
+            case .dryRun: "Print the edits as a unified diff and the commands to run."
+            case .apply: "Write the edits (journal and backups first, then temp file + rename, verified)."
+            case .revert: "Restore the files of the last --apply byte for byte."
+            }
+        }
+    }
 
     @OptionGroup var root: RootOptions
     @Argument(help: ArgumentHelp("The VM spec (TOML); not needed with --revert.", valueName: "SPEC")) var spec: String?
@@ -20,6 +30,9 @@ struct Setup: ParsableCommand {
 
     func run() throws {
         let session = try root.open()
+        if mode != .dryRun, [".tar.gz", ".tgz", ".tar"].contains(where: { root.root.hasSuffix($0) }) {
+            throw CLIError("--root \(root.root): a snapshot is unpacked to a temporary directory; --apply/--revert need a real tree")
+        }
         if mode == .revert {
             do {
                 let (journal, paths) = try BootConfigWriter(files: session.files).revert()
