@@ -6,7 +6,7 @@ import VFIOHost
 /// Boot configuration on fixture /etc trees (examples/etc/DISTRO): dry-run goldens, apply → idempotent → revert
 /// round trips that restore every byte, and refusals on files vfioctl does not understand.
 @Suite struct SetupTests {
-    static let distros = ["arch", "debian", "fedora", "popos", "proxmox"]
+    static let distros = ["arch", "arch-systemd-boot", "debian", "fedora", "popos", "proxmox"]
 
     static func spec(_ name: String = "z490-rtx2060") throws -> VMSpec {
         try VMSpec.parse(String(contentsOfFile: Repo.path("examples/specs/\(name).toml"), encoding: .utf8))

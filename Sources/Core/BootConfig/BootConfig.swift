@@ -24,6 +24,7 @@ public enum Bootloader: String, Sendable {
     case kernelCmdline = "systemd-boot / proxmox-boot-tool (/etc/kernel/cmdline)"
     case kernelstub = "kernelstub (/etc/kernelstub/configuration)"
     case grubbyBLS = "GRUB with BLS entries, grubby (/boot/loader/entries)"
+    case systemdBoot = "systemd-boot (loader/entries on the ESP)"
 }
 
 public enum InitramfsTool: String, Sendable {
@@ -81,9 +82,18 @@ public enum BootConfig {
             let old = try read(files, "/etc/kernelstub/configuration")!
             edits.append(FileEdit(path: "/etc/kernelstub/configuration", old: old, new: try Kernelstub.merge(old, args: args), why: "kernel arguments for the next boot"))
             commands.append("kernelstub -v")
+        case .systemdBoot:
+            for path in blsEntries(files) {
+                let old = try read(files, path)!
+                edits.append(FileEdit(path: path, old: old, new: try BLSEntry.merge(old, args: args, path: path), why: "kernel arguments of a boot entry (read directly by systemd-boot)"))
+            }
+            if let old = try read(files, "/etc/kernel/cmdline") {
+                edits.append(FileEdit(path: "/etc/kernel/cmdline", old: old, new: try KernelCmdlineFile.merge(old, args: args, path: "/etc/kernel/cmdline"), why: "kernel arguments for entries kernel-install adds later"))
+            } else {
+                notes.append("systemd-boot reads the entries directly; a kernel package that writes new entries may not carry these arguments (write them to /etc/kernel/cmdline too)")
+            }
         case .grubbyBLS:
-            for name in ((try? files.listDirectory("/boot/loader/entries")) ?? []) where name.hasSuffix(".conf") {
-                let path = "/boot/loader/entries/" + name
+            for path in blsEntries(files) {
                 let old = try read(files, path)!
                 edits.append(FileEdit(path: path, old: old, new: try BLSEntry.merge(old, args: args, path: path), why: "kernel arguments of an installed kernel"))
             }
@@ -132,12 +142,21 @@ public enum BootConfig {
         return BootPlan(bootloader: loader, initramfs: tool, edits: edits, commands: commands, notes: notes)
     }
 
+    /// Boot Loader Specification entries: `/boot`, `/efi` or `/boot/efi` + `/loader/entries/*.conf`.
+    static func blsEntries(_ files: any HostFileReader) -> [String] {
+        for dir in ["/boot/loader/entries", "/efi/loader/entries", "/boot/efi/loader/entries"] {
+            let names = ((try? files.listDirectory(dir)) ?? []).filter { $0.hasSuffix(".conf") }.sorted()
+            if !names.isEmpty { return names.map { dir + "/" + $0 } }
+        }
+        return []
+    }
+
     public static func detectBootloader(_ files: any HostFileReader) throws(BootConfigError) -> Bootloader {
         if files.kind(of: "/etc/kernelstub/configuration") == .regular { return .kernelstub }
-        let bls = ((try? files.listDirectory("/boot/loader/entries")) ?? []).contains { $0.hasSuffix(".conf") }
+        let bls = !blsEntries(files).isEmpty
         if files.kind(of: "/etc/kernel/cmdline") == .regular && !bls { return .kernelCmdline }
         if bls, let grub = try read(files, "/etc/default/grub"), grub.contains("GRUB_ENABLE_BLSCFG=true") { return .grubbyBLS }
-        if bls && files.kind(of: "/etc/default/grub") != .regular { return .grubbyBLS }
+        if bls && files.kind(of: "/etc/default/grub") != .regular { return .systemdBoot }
         if files.kind(of: "/etc/default/grub") == .regular { return .grub }
         throw BootConfigError("/etc", "no bootloader configuration found (looked for /etc/default/grub, /etc/kernel/cmdline, /etc/kernelstub/configuration, /boot/loader/entries)")
     }
@@ -161,9 +180,8 @@ public enum BootConfig {
             return (try? read(files, "/etc/kernel/cmdline")).flatMap { $0.map { KernelCommandLine($0).arguments } }
         case .kernelstub:
             return (try? read(files, "/etc/kernelstub/configuration")).flatMap { $0.flatMap { try? Kernelstub.options($0).options } }
-        case .grubbyBLS:
-            guard let name = ((try? files.listDirectory("/boot/loader/entries")) ?? []).filter({ $0.hasSuffix(".conf") }).sorted().last,
-                  let text = try? read(files, "/boot/loader/entries/" + name) else { return nil }
+        case .grubbyBLS, .systemdBoot:
+            guard let path = blsEntries(files).last, let text = try? read(files, path) else { return nil }
             return text.split(separator: "\n").first { $0.hasPrefix("options ") }.map { KernelCommandLine(String($0.dropFirst(8))).arguments }
         }
     }
