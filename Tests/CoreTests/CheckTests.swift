@@ -289,3 +289,25 @@ extension DoctorReport {
         #expect(b.run().findings.filter { $0.check == "device.group-isolation" }.count == 1)
     }
 }
+
+@Suite struct BootArgumentTests {
+    @Test func configuredButNotBootedAndTheReverseWarn() {
+        var b = ModelBuilder()
+        b.host.cmdline = KernelCommandLine("BOOT_IMAGE=/vmlinuz ro quiet intel_iommu=on pcie_acs_override=downstream")
+        b.host.configuredBoot = ConfiguredBoot(bootloader: .grub, arguments: ["quiet", "splash", "intel_iommu=on", "iommu=pt", "vfio-pci.ids=10de:1f08"])
+        let findings = b.run().findings.filter { $0.check == "boot.args-applied" }
+        #expect(findings.map(\.status) == [.warn, .warn])
+        #expect(findings[0].title == "Configured but not booted: iommu=pt vfio-pci.ids=10de:1f08")
+        #expect(findings[0].fix?.hasPrefix("update-grub") == true)
+        #expect(findings[1].title == "Booted but no longer configured: pcie_acs_override=downstream")
+    }
+
+    @Test func agreementPassesAndIgnoresCosmeticArguments() {
+        var b = ModelBuilder()
+        b.host.cmdline = KernelCommandLine("BOOT_IMAGE=/vmlinuz root=UUID=x ro intel_iommu=on iommu=pt")
+        b.host.configuredBoot = ConfiguredBoot(bootloader: .kernelCmdline, arguments: ["root=ZFS=rpool", "quiet", "intel_iommu=on", "iommu=pt"])
+        #expect(b.run().status("boot.args-applied") == [.pass])
+        b.host.configuredBoot = nil
+        #expect(b.run().status("boot.args-applied") == [.skipped])
+    }
+}

@@ -19,6 +19,7 @@ public enum CheckRegistry {
         DeviceChecks.reset,
         DeviceChecks.quirks,
         DeviceChecks.bootBinding,
+        BootChecks.argumentsApplied,
         HostChecks.vfioModules,
         HostChecks.hugepages,
         HostChecks.transparentHugepages,

@@ -44,6 +44,9 @@ public struct HostLoader: Sendable {
                 let path = "/etc/modprobe.d/\(file)"
                 if let text = optionalText(path, &problems) { host.modprobe += ModprobeDirective.parse(text, file: path) }
             }
+            if let loader = try? BootConfig.detectBootloader(files), let args = BootConfig.configuredArguments(files) {
+                host.configuredBoot = ConfiguredBoot(bootloader: loader, arguments: args)
+            }
             host.cpu = CPULoader(files: files).load(problems: &problems)
             host.kvm = loadKVM(&problems)
             host.memory = loadMemory(&problems)

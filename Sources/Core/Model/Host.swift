@@ -10,6 +10,9 @@ public struct HostModel: Sendable {
     public var loadedModules: Set<String> = []
     /// `/sys/module/*` names: loaded modules plus built-in ones that have parameters.
     public var sysModules: Set<String> = []
+    /// The kernel arguments the bootloader configuration will boot next, and which bootloader holds them
+    /// (nil when no configuration is found under /etc).
+    public var configuredBoot: ConfiguredBoot?
     /// `/etc/modprobe.d/*.conf` directives (vfio-pci ids, softdeps, blacklists).
     public var modprobe: [ModprobeDirective] = []
     public var memory = MemoryState()
@@ -48,6 +51,15 @@ public struct HostModel: Sendable {
     public func isModuleLoaded(_ name: String) -> Bool {
         let normalized = name.replacingHyphens()
         return loadedModules.contains(normalized) || sysModules.contains(normalized)
+    }
+}
+
+public struct ConfiguredBoot: Sendable, Equatable {
+    public var bootloader: Bootloader
+    public var arguments: [String]
+    public init(bootloader: Bootloader, arguments: [String]) {
+        self.bootloader = bootloader
+        self.arguments = arguments
     }
 }
 
