@@ -1,0 +1,73 @@
+import Foundation
+import VFIOCore
+
+/// An append-only journal of one kind of runtime change under `/run/vfioctl/NAME.journal` (one JSON record per
+/// line). A record is appended and fsync'd *before* the host write it describes, so after a crash or `kill -9`
+/// half-way, the journal names every original value that may have been overwritten and revert can put it back.
+/// `/run` is a tmpfs: after a reboot the runtime state is gone and so is the journal, which is right.
+public struct Journal<Record: Codable & Sendable>: Sendable {
+    public static var directory: String { "/run/vfioctl" }
+
+    public let files: RootedFileSystem
+    public let name: String
+    /// Host path of the journal file.
+    public var path: String { "\(Self.directory)/\(name).journal" }
+
+    public init(files: RootedFileSystem, name: String) {
+        self.files = files
+        self.name = name
+    }
+
+    /// Appends one record durably (write + fsync of the file, and of the directory when the file is new).
+    public func append(_ record: Record) throws(HostWriteError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard var line = try? encoder.encode(record) else {
+            throw HostWriteError(path: path, value: "\(record)", errno: EINVAL, detail: "cannot encode the journal record")
+        }
+        line.append(0x0A)
+        do {
+            try FileManager.default.createDirectory(atPath: files.realPath(Self.directory), withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw HostWriteError(path: Self.directory, value: "", errno: EIO, detail: "cannot create the journal directory: \(error)")
+        }
+        let fd = open(files.realPath(path), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw HostWriteError(path: path, value: "", errno: errno) }
+        defer { close(fd) }
+        // SAFETY: writes the encoded bytes from `line`'s storage, which outlives the call.
+        let n = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard n == line.count else { throw HostWriteError(path: path, value: "", errno: n < 0 ? errno : EIO, detail: "journal append failed") }
+        guard fsync(fd) == 0 else { throw HostWriteError(path: path, value: "", errno: errno, detail: "journal fsync failed") }
+    }
+
+    /// Every complete record, oldest first. A torn last line (a crash during `append`) is ignored: the write it
+    /// would have protected never started.
+    public func records() throws(HostWriteError) -> [Record] {
+        let bytes: [UInt8]
+        do { bytes = try files.readBytes(path) } catch {
+            if error.reason == .notFound { return [] }
+            throw HostWriteError(path: path, value: "", errno: EIO, detail: error.description)
+        }
+        let decoder = JSONDecoder()
+        let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: true)
+        var out: [Record] = []
+        for (i, line) in lines.enumerated() {
+            do {
+                out.append(try decoder.decode(Record.self, from: Data(line)))
+            } catch {
+                let isLast = i == lines.count - 1 && bytes.last != 0x0A
+                if isLast { break }
+                throw HostWriteError(path: path, value: "", errno: EINVAL, detail: "line \(i + 1) is not a journal record: \(error)")
+            }
+        }
+        return out
+    }
+
+    public var isEmpty: Bool { ((try? records()) ?? []).isEmpty }
+
+    /// Deletes the journal once everything it protects has been restored.
+    public func remove() throws(HostWriteError) {
+        if unlink(files.realPath(path)) != 0 && errno != ENOENT { throw HostWriteError(path: path, value: "", errno: errno) }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import VFIOCore
+@testable import VFIOHost
+
+@Suite struct HostWriterTests {
+    struct Original: Codable, Equatable, Sendable {
+        var path: String
+        var value: String
+    }
+
+    @Test func writesExistingAttributesOnlyAndNamesFailures() throws {
+        let dir = try TempDir()
+        try dir.write("proc/irq/5/smp_affinity_list", "0-3\n")
+        let fs = try RootedFileSystem(root: dir.path)
+        let writer = RootedHostWriter(files: fs)
+        try writer.write("/proc/irq/5/smp_affinity_list", "0")
+        #expect(try fs.readText("/proc/irq/5/smp_affinity_list") == "0")
+        do { try writer.write("/proc/irq/6/smp_affinity_list", "0"); Issue.record("expected an error") } catch {
+            #expect(error.path == "/proc/irq/6/smp_affinity_list" && error.errno == ENOENT)
+            #expect(error.description.contains("ENOENT"))
+        }
+        #expect(fs.kind(of: "/proc/irq/6/smp_affinity_list") == nil)
+    }
+
+    @Test func dryRunRecordsInOrderAndTouchesNothing() throws {
+        let dry = DryRunWriter()
+        try dry.write("/a", "1")
+        try dry.write("/b", "2")
+        #expect(dry.writes.map(\.path) == ["/a", "/b"])
+    }
+
+    @Test func journalSurvivesATornLastLine() throws {
+        let dir = try TempDir()
+        let fs = try RootedFileSystem(root: dir.path)
+        let journal = Journal<Original>(files: fs, name: "test")
+        try journal.append(Original(path: "/proc/irq/5/smp_affinity_list", value: "0-3"))
+        try journal.append(Original(path: "/proc/irq/6/smp_affinity_list", value: "1"))
+        #expect(try journal.records().map(\.value) == ["0-3", "1"])
+        // A crash in the middle of an append leaves a partial line.
+        let handle = FileHandle(forWritingAtPath: fs.realPath(journal.path))!
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"path":"/proc/irq/7/sm"#.utf8))
+        handle.closeFile()
+        #expect(try journal.records().count == 2)
+        try journal.remove()
+        #expect(try journal.records().isEmpty)
+    }
+
+    @Test func corruptJournalIsAnErrorNamingTheLine() throws {
+        let dir = try TempDir()
+        try dir.write("run/vfioctl/bad.journal", "garbage\n{\"path\":\"/x\",\"value\":\"1\"}\n")
+        let journal = Journal<Original>(files: try RootedFileSystem(root: dir.path), name: "bad")
+        do { _ = try journal.records(); Issue.record("expected an error") } catch {
+            #expect(error.description.contains("line 1"))
+        }
+    }
+}
