@@ -18,7 +18,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "VFIOCore", path: "Sources/Core"),
-        .target(name: "VFIOHost", dependencies: ["VFIOCore"], path: "Sources/Host"),
+        .target(name: "VFIOHost", dependencies: ["VFIOCore", "CVFIO"], path: "Sources/Host"),
+        .target(name: "CVFIO", path: "Sources/CVFIO"),
         .executableTarget(
             name: "vfioctl",
             dependencies: ["VFIOCore", "VFIOHost", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -29,6 +30,7 @@ let package = Package(
         .testTarget(name: "HostTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/HostTests"),
         .testTarget(name: "CLITests", dependencies: ["vfioctl"], path: "Tests/CLITests"),
         .testTarget(name: "FixturesTests", dependencies: ["VFIOFixtures"], path: "Tests/FixturesTests"),
+        .testTarget(name: "BindTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/BindTests"),
         .testTarget(name: "SpecTests", dependencies: ["VFIOCore", "VFIOHost"], path: "Tests/SpecTests"),
     ]
 )

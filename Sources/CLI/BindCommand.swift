@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import VFIOCore
+import VFIOHost
+
+struct Bind: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Hand PCI devices (and the rest of their IOMMU groups) to vfio-pci now, journaled under /run/vfioctl.",
+        discussion: """
+            Each named device and every other endpoint of its IOMMU group is moved to vfio-pci (driver_override, \
+            unbind, drivers_probe), then vfioctl waits until the driver link shows vfio-pci and /dev/vfio/N exists. \
+            Bridges keep their driver; devices already on vfio-pci are left alone. Every write is journaled first, so \
+            'vfioctl restore' gives the original drivers back, even after a crash. A failure half-way rolls back.
+            Refused unless --force: no IOMMU, no interrupt remapping, a bridge, a group holding what the host needs \
+            (root filesystem, default route, ISA/LPC, SMBus, USB/storage/network in use), and the display unless \
+            --take-display. Exit status: 0 bound, 2 refused, 3 failed (and rolled back).
+            """)
+
+    @OptionGroup var root: RootOptions
+    @Argument(help: ArgumentHelp("PCI addresses (0000:03:00.0 or 03:00.0).", valueName: "ADDR")) var addresses: [String]
+    @Flag(help: "Print the exact writes and commands, change nothing.") var dryRun = false
+    @Flag(help: "Bind despite the refusals (they are printed as warnings).") var force = false
+    @Flag(help: "Single-GPU handoff: stop the display manager, unbind vtconsoles and firmware framebuffers, unload the GPU's DRM driver, then bind.")
+    var takeDisplay = false
+
+    func run() throws {
+        let targets = try addresses.map { text throws -> PCIAddress in
+            guard let a = PCIAddress(text) else { throw CLIError("'\(text)' is not a PCI address (0000:03:00.0)") }
+            return a
+        }
+        let (session, host) = try root.load(.inventory)
+        let facts = BindFacts.load(session.files, host: host)
+        let plan: BindPlan
+        do { plan = try BindPlanner.plan(targets, host: host, facts: facts, options: BindOptions(force: force, takeDisplay: takeDisplay)) } catch {
+            throw CLIError(error.description)
+        }
+        print(BindText.header(plan, host: host))
+        if dryRun {
+            print(BindText.dryRun(plan.steps, journal: Journal<BindRecord>.directory + "/bind.journal"))
+        }
+        if !plan.refusals.isEmpty {
+            let title = plan.allowed ? "warning: binding despite" : "refusing to bind"
+            var err = "\(title):\n" + plan.refusals.map { "  - \($0)" }.joined(separator: "\n")
+            if !plan.allowed {
+                err += plan.refusals.allSatisfy(\.liftedByTakeDisplay) ? "\n(--take-display hands the display over; --force overrides)" : "\n(--force overrides, at your own risk)"
+            }
+            FileHandle.standardError.write(Data((err + "\n").utf8))
+            if !plan.allowed { throw ExitCode(2) }
+        }
+        if dryRun { return }
+        if plan.isNoOp {
+            print("nothing to do: \(plan.alreadyBound.map(\.description).joined(separator: ", ")) already on vfio-pci")
+            return
+        }
+        guard facts.vfioPCIAvailable else {
+            throw CLIError("vfio-pci is not loaded (/sys/bus/pci/drivers/vfio-pci missing): modprobe vfio-pci")
+        }
+        var executor = HandoffExecutor(files: session.files, writer: RootedHostWriter(files: session.files))
+        executor.crashAfterActions = ProcessInfo.processInfo.environment["VFIOCTL_CRASH_AFTER_WRITES"].flatMap(Int.init)
+        switch executor.bind(plan) {
+        case .done(let outcome):
+            for line in outcome.done { print("  \(line)") }
+            let groups = plan.groups.map { "/dev/vfio/\($0)" }.joined(separator: ", ")
+            print("bound \(plan.devices.count) device\(plan.devices.count == 1 ? "" : "s") to vfio-pci in \(BindText.seconds(outcome.seconds))"
+                + (groups.isEmpty ? "" : "; \(groups) ready") + " (vfioctl restore gives them back)")
+        case .failed(let error, let done, let rolled, let rollbackError):
+            for line in done.done { print("  \(line)") }
+            var message = "bind failed: \(error)"
+            if let rollbackError {
+                message += "\nrollback failed too: \(rollbackError)\nthe journal \(executor.journal.path) keeps the originals: run 'vfioctl restore'"
+            } else {
+                message += "\nrolled back (\(rolled.done.count) step\(rolled.done.count == 1 ? "" : "s")): the devices are as they were"
+            }
+            throw CLIError(message)
+        }
+    }
+}
+
+enum BindText {
+    static func header(_ plan: BindPlan, host: HostModel) -> String {
+        var lines: [String] = []
+        for g in plan.groups {
+            let members = (host.iommu.group(g)?.devices ?? []).compactMap { host.device($0) }
+            lines.append("IOMMU group \(g):")
+            for d in members {
+                let what: String
+                if plan.bridgesKept.contains(d.address) { what = "bridge, keeps \(d.driver ?? "no driver")" }
+                else if plan.alreadyBound.contains(d.address) { what = "already on vfio-pci" }
+                else { what = "\(d.driver ?? "no driver") → vfio-pci" }
+                lines.append("  \(d.address) \(LspciName.short(d)): \(what)")
+            }
+        }
+        if plan.groups.isEmpty {
+            for a in plan.devices { lines.append("  \(a): \(host.device(a)?.driver ?? "no driver") → vfio-pci") }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func dryRun(_ steps: [HandoffStep], journal: String) -> String {
+        guard !steps.isEmpty else { return "dry run: nothing to do" }
+        var lines = ["dry run: each step is journaled in \(journal) before it runs"]
+        for s in steps {
+            if let c = s.onlyIf { lines.append("# if \(c):") }
+            if let a = s.action { lines.append(a.description) }
+            if !s.waitFor.isEmpty { lines.append("#   wait until " + s.waitFor.map(\.description).joined(separator: ", ")) }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func seconds(_ s: Double) -> String {
+        let ms = Int((s * 1000).rounded())
+        return "\(ms / 1000).\(String(ms % 1000).leftPadded(3)) s"
+    }
+}
+
+enum LspciName {
+    static func short(_ d: PCIDevice) -> String {
+        let name = [d.names.vendor, d.names.device].compactMap { $0 }.joined(separator: " ")
+        return name.isEmpty ? "[\(hex(d.vendorID, width: 4)):\(hex(d.deviceID, width: 4))]" : name
+    }
+}
+
+extension String {
+    func leftPadded(_ n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+import VFIOCore
+import VFIOHost
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prove a device is usable for passthrough through the VFIO API itself (container, group, IOMMU, device fd, config space, reset).",
+        discussion: "Exit status: 0 when every step works, 1 when one fails (printed with the reason), 3 when vfioctl could not run.")
+
+    @OptionGroup var root: RootOptions
+    @Argument(help: ArgumentHelp("The PCI address (0000:03:00.0).", valueName: "ADDR")) var address: String
+
+    func run() throws {
+        guard let a = PCIAddress(address) else { throw CLIError("'\(address)' is not a PCI address (0000:03:00.0)") }
+        guard root.root == "/" else { throw CLIError("verify talks to the running kernel's /dev/vfio: --root is not supported") }
+        let (_, host) = try root.load(.inventory)
+        guard host.device(a) != nil else { throw CLIError("no PCI device \(a) (vfioctl list shows the devices)") }
+        let report = VFIOVerifier().verify(a, host: host)
+        for s in report.steps { print("[\(s.ok ? "ok" : "FAIL")] \(s.name): \(s.detail)") }
+        print(report.passed ? "\(a) is usable through VFIO" : "\(a) is not usable through VFIO")
+        if !report.passed { throw ExitCode(1) }
+    }
+}

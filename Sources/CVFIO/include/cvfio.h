@@ -1,0 +1,30 @@
+// Raw VFIO bindings (linux/vfio.h, Documentation/driver-api/vfio.rst). ioctl(2) is variadic and cannot be
+// called from Swift, so each request gets a typed C function here and nothing else: the Swift side
+// (Sources/Host/VFIO) owns every decision. Each returns ioctl's result (-1 and errno on failure).
+#ifndef CVFIO_H
+#define CVFIO_H
+
+#include <linux/vfio.h>
+#include <stdint.h>
+
+int cvfio_get_api_version(int container);
+int cvfio_check_extension(int container, int extension);
+int cvfio_group_get_status(int group, struct vfio_group_status *status);
+int cvfio_group_set_container(int group, int container);
+int cvfio_group_unset_container(int group);
+int cvfio_set_iommu(int container, int type);
+int cvfio_group_get_device_fd(int group, const char *address);
+int cvfio_device_get_info(int device, struct vfio_device_info *info);
+int cvfio_device_get_region_info(int device, struct vfio_region_info *info);
+int cvfio_device_reset(int device);
+
+// The request constants Swift cannot import from the _IO macros.
+static const int CVFIO_API_VERSION = VFIO_API_VERSION;
+static const int CVFIO_TYPE1_IOMMU = VFIO_TYPE1_IOMMU;
+static const int CVFIO_TYPE1v2_IOMMU = VFIO_TYPE1v2_IOMMU;
+static const uint32_t CVFIO_GROUP_FLAGS_VIABLE = VFIO_GROUP_FLAGS_VIABLE;
+static const uint32_t CVFIO_DEVICE_FLAGS_RESET = VFIO_DEVICE_FLAGS_RESET;
+static const uint32_t CVFIO_DEVICE_FLAGS_PCI = VFIO_DEVICE_FLAGS_PCI;
+static const uint32_t CVFIO_PCI_CONFIG_REGION_INDEX = VFIO_PCI_CONFIG_REGION_INDEX;
+
+#endif

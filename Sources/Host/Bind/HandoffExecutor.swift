@@ -1,0 +1,207 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VFIOCore
+
+/// Why a handoff step failed. Names the step, and the path, command or condition at fault.
+public enum HandoffError: Error, Sendable, CustomStringConvertible {
+    case journal(HostWriteError)
+    case write(step: String, HostWriteError)
+    case command(step: String, argv: [String], CommandResult)
+    case timedOut(step: String, condition: HandoffCondition, seconds: Double)
+
+    public var description: String {
+        switch self {
+        case .journal(let e): "journal: \(e)"
+        case .write(let step, let e): "\(step): \(e)"
+        case .command(let step, let argv, let r):
+            "\(step): '\(argv.joined(separator: " "))' " + (r.timedOut ? "timed out" : "exited \(r.status.map(String.init) ?? "abnormally")")
+                + (r.output.isEmpty ? "" : ": " + r.output.split(separator: "\n").prefix(3).joined(separator: " / "))
+        case .timedOut(let step, let c, let s): "\(step): \(c) did not happen within \(s) s"
+        }
+    }
+}
+
+/// Executes handoff steps: journal (fsync) → action → bounded wait for the expected state. Bind failures roll
+/// back what this run did, from the journal, and restore uses the same machinery.
+public struct HandoffExecutor: Sendable {
+    public let files: RootedFileSystem
+    public let writer: any HostWriter
+    public let runner: any CommandRunner
+    public let journal: Journal<BindRecord>
+    /// Longest wait for one step's conditions (vfio-pci binds in 0.06–0.12 s under TCG; a GPU driver's unbind
+    /// can take seconds).
+    public var stepTimeout: Double = 10
+    public var commandTimeout: Double = 30
+    /// Test hook (`VFIOCTL_CRASH_AFTER_WRITES`): SIGKILL ourselves after this many actions, to prove that
+    /// `restore` recovers from a crash half-way.
+    public var crashAfterActions: Int?
+
+    public init(files: RootedFileSystem, writer: any HostWriter, runner: any CommandRunner = SpawnCommandRunner(),
+                journal: Journal<BindRecord>? = nil) {
+        self.files = files
+        self.writer = writer
+        self.runner = runner
+        self.journal = journal ?? Journal<BindRecord>(files: files, name: "bind")
+    }
+
+    public struct Outcome: Sendable {
+        /// Summaries of the steps done (skipped ones say so).
+        public var done: [String] = []
+        public var seconds: Double = 0
+    }
+
+    /// Runs the steps in order; stops at the first failure (what ran is in `done` of the error path's caller).
+    public func apply(_ steps: [HandoffStep], outcome: inout Outcome) throws(HandoffError) {
+        do { try journal.repairTornTail() } catch { throw .journal(error) }
+        let start = Monotonic.now()
+        defer { outcome.seconds += Monotonic.now() - start }
+        var actions = 0
+        for step in steps {
+            if let condition = step.onlyIf, !holds(condition) {
+                outcome.done.append("\(step.summary) (skipped: \(condition) does not hold)")
+                continue
+            }
+            if let record = step.record {
+                do { try journal.append(record) } catch { throw .journal(error) }
+            }
+            switch step.action {
+            case .write(let path, let value)?:
+                do { try writer.write(path, value) } catch { throw .write(step: step.summary, error) }
+            case .run(let argv)?:
+                let result = runner.run(argv, timeout: commandTimeout)
+                if !result.succeeded { throw .command(step: step.summary, argv: argv, result) }
+            case nil: break
+            }
+            if step.action != nil {
+                actions += 1
+                if let limit = crashAfterActions, actions >= limit { kill(getpid(), SIGKILL) }
+            }
+            try wait(for: step.waitFor, step: step.summary)
+            for close in step.closes {
+                do { try journal.append(close) } catch { throw .journal(error) }
+            }
+            outcome.done.append(step.summary)
+        }
+    }
+
+    /// Polls until every condition holds, or fails at the deadline. No fixed sleeps: most conditions hold when
+    /// the write returns (the driver core probes synchronously).
+    func wait(for conditions: [HandoffCondition], step: String) throws(HandoffError) {
+        guard !conditions.isEmpty else { return }
+        let deadline = Monotonic.now() + stepTimeout
+        var backoff = Backoff()
+        for c in conditions {
+            while !holds(c) {
+                if Monotonic.now() > deadline { throw .timedOut(step: step, condition: c, seconds: stepTimeout) }
+                backoff.pause()
+            }
+        }
+    }
+
+    public func holds(_ c: HandoffCondition) -> Bool {
+        switch c {
+        case .driver(let a, let name):
+            return ((try? files.readLinkName(PCIDriverPaths.driverLink(a))) ?? nil) == name
+        case .exists(let p): return files.kind(of: p) != nil || Syscalls.kind(files.realPath(p), followLinks: false) != nil
+        case .absent(let p): return files.kind(of: p) == nil && Syscalls.kind(files.realPath(p), followLinks: false) == nil
+        case .reads(let p, let v): return ((try? files.readOptionalText(p)) ?? nil) == v
+        case .succeeds(let argv): return runner.run(argv, timeout: commandTimeout).succeeded
+        }
+    }
+
+    // MARK: bind, rollback, restore
+
+    public enum BindResult: Sendable {
+        case done(Outcome)
+        /// A step failed; what this run changed was rolled back (`rollbackError` when even that failed).
+        case failed(HandoffError, done: Outcome, rolledBack: Outcome, rollbackError: HandoffError?)
+    }
+
+    public func bind(_ plan: BindPlan) -> BindResult {
+        var outcome = Outcome()
+        let before = (try? journal.records().count) ?? 0
+        do {
+            try apply(plan.steps, outcome: &outcome)
+            return .done(outcome)
+        } catch {
+            var rolled = Outcome()
+            do {
+                // Only what this run journaled is undone: devices held from earlier binds stay bound.
+                let records = try readJournal()
+                let ours = Set(HeldState(records: Array(records.dropFirst(before))).items.map(\.key))
+                let items = HeldState(records: records).items.filter { ours.contains($0.key) }
+                try apply(restoreSteps(items), outcome: &rolled)
+                try removeJournalIfEmpty()
+                return .failed(error, done: outcome, rolledBack: rolled, rollbackError: nil)
+            } catch let rollbackError {
+                return .failed(error, done: outcome, rolledBack: rolled, rollbackError: rollbackError)
+            }
+        }
+    }
+
+    /// Gives back what the journal holds for `addresses` (everything when empty). Returns the steps done.
+    public func restore(_ addresses: [PCIAddress]) throws(HandoffError) -> Outcome {
+        let held = HeldState(records: try readJournal())
+        var outcome = Outcome()
+        try apply(restoreSteps(held.selecting(addresses)), outcome: &outcome)
+        try removeJournalIfEmpty()
+        return outcome
+    }
+
+    public func held() throws(HandoffError) -> HeldState { HeldState(records: try readJournal()) }
+
+    /// The restore steps for held items, planned against the devices' state now.
+    public func restoreSteps(_ items: [HeldState.Item]) -> [HandoffStep] {
+        var current: [PCIAddress: RestorePlanner.Current] = [:]
+        for case .device(let d) in items where files.kind(of: PCIDriverPaths.device(d.address)) != nil {
+            current[d.address] = currentState(d.address)
+        }
+        return RestorePlanner.plan(items, current: current) { files.kind(of: PCIDriverPaths.driver($0)) == .directory }
+    }
+
+    public func currentState(_ a: PCIAddress) -> RestorePlanner.Current {
+        let driver = (try? files.readLinkName(PCIDriverPaths.driverLink(a))) ?? nil
+        var override = (try? files.readOptionalText(PCIDriverPaths.driverOverride(a))) ?? nil
+        if override == "(null)" || override == "" { override = nil }
+        return RestorePlanner.Current(driver: driver, driverOverride: override)
+    }
+
+    func readJournal() throws(HandoffError) -> [BindRecord] {
+        do { return try journal.records() } catch { throw .journal(error) }
+    }
+
+    func removeJournalIfEmpty() throws(HandoffError) {
+        if HeldState(records: try readJournal()).isEmpty {
+            do { try journal.remove() } catch { throw .journal(error) }
+        }
+    }
+}
+
+extension Journal {
+    /// Cuts a torn last line (a crash during `append`) off the file before appending again: left in place, the
+    /// next record would follow it on the same line and the journal would no longer parse. The torn record's
+    /// write never started, so dropping it loses nothing.
+    func repairTornTail() throws(HostWriteError) {
+        let real = files.realPath(path)
+        let fd = open(real, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return }
+            throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot open the journal")
+        }
+        defer { close(fd) }
+        let size = lseek(fd, 0, SEEK_END)
+        guard size > 0 else { return }
+        var keep = size
+        var byte: UInt8 = 0
+        while keep > 0 {
+            guard pread(fd, &byte, 1, keep - 1) == 1 else { throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot read the journal") }
+            if byte == 0x0A { break }
+            keep -= 1
+        }
+        guard keep != size else { return }
+        guard ftruncate(fd, keep) == 0, fsync(fd) == 0 else {
+            throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot cut the torn last line of the journal")
+        }
+    }
+}
