@@ -15,10 +15,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .target(name: "VFIOCore", path: "Sources/Core"),
-        .target(name: "VFIOHost", dependencies: ["VFIOCore", "CVFIO"], path: "Sources/Host"),
+        .target(name: "VFIOHost", dependencies: ["VFIOCore", "CVFIO", .product(name: "Histogram", package: "hdrhistogram-swift")], path: "Sources/Host"),
         .target(name: "CVFIO", path: "Sources/CVFIO"),
         .executableTarget(
             name: "vfioctl",
@@ -31,6 +32,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["vfioctl"], path: "Tests/CLITests"),
         .testTarget(name: "FixturesTests", dependencies: ["VFIOFixtures"], path: "Tests/FixturesTests"),
         .testTarget(name: "BindTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/BindTests"),
+        .testTarget(name: "ShieldTests", dependencies: ["VFIOCore", "VFIOHost"], path: "Tests/ShieldTests"),
         .testTarget(name: "SpecTests", dependencies: ["VFIOCore", "VFIOHost"], path: "Tests/SpecTests"),
     ]
 )

@@ -1,0 +1,78 @@
+import ArgumentParser
+import VFIOCore
+import VFIOHost
+
+struct Shield: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Dedicate CPUs to VMs: move every movable task, IRQ and kernel cpumask off them, until vfioctl unshield.",
+        discussion: """
+            cgroup v2 (cpuset on every top-level cgroup, systemd AllowedCPUs on system.slice, user.slice, init.scope when \
+            systemd runs; the root cgroup's tasks go to vfioctl.host) or a v1 cpuset mount (vfioctl.host and vfioctl.vm \
+            cpusets). IRQs move where the kernel allows (managed IRQs refuse: reported), as do \
+            /proc/irq/default_smp_affinity, the workqueue and writeback cpumasks, kthreadd and unbound kernel threads. \
+            Every original value is journaled (/run/vfioctl/shield.journal) before it changes; vfioctl unshield puts them \
+            back, also after a crash. VM threads go to machine.slice or vfioctl.vm with --move.
+            """)
+
+    @OptionGroup var root: RootOptions
+    @Option(help: ArgumentHelp("CPUs to dedicate to VMs, in the kernel's list format.", valueName: "LIST")) var cpus: String?
+    @Option(help: ArgumentHelp("Take the CPUs from a VM spec's pinning (the libvirt hook uses this).", valueName: "SPEC")) var spec: String?
+    @Flag(help: "Print every change (old → new) and change nothing.") var dryRun = false
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Put these processes (a QEMU, a benchmark) on the VM side.", valueName: "PID"))
+    var move: [Int] = []
+    @Flag(help: "What is shielded, what could not move and why.") var status = false
+
+    func run() throws {
+        let session = try root.open()
+        let files = session.files
+        let executor = ShieldExecutor(files: files, writer: RootedHostWriter(files: files), kernel: LiveShieldKernel(files: files))
+        do {
+            if status {
+                let state = try ShieldLoader(files).load()
+                Output.write(ShieldStatus.evaluate(records: try executor.records(), state: state).text())
+                return
+            }
+            if !move.isEmpty {
+                guard cpus == nil, spec == nil else { throw CLIError("--move takes only PIDs; shield --cpus first") }
+                let state = try ShieldLoader(files).load()
+                let out = try executor.move(move, hierarchy: state.hierarchy)
+                print("moved \(out.changed) of \(move.count) process\(move.count == 1 ? "" : "es") to the VM side")
+                for r in out.refused { print("  could not move \(r.subject): \(r.reason)") }
+                if !out.refused.isEmpty { throw ExitCode(1) }
+                return
+            }
+            let list = try vmCPUs()
+            let state = try ShieldLoader(files).load()
+            let plan = try ShieldPlanner.plan(state, vmCPUs: list)
+            if dryRun {
+                Output.write(plan.dryRunText())
+                return
+            }
+            let out = try executor.apply(plan)
+            print("shielded CPUs \(plan.vmCPUs) (host on \(plan.housekeeping), \(plan.hierarchy)): \(out.changed) changes, journal \(executor.journal.path)")
+            if !out.refused.isEmpty {
+                print("refused by the kernel (left as they were)")
+                for r in out.refused { print("  \(r.subject): \(r.reason)") }
+            }
+            for s in plan.stays { print("stays on \(plan.vmCPUs): \(s.subject): \(s.reason)") }
+            print("VM threads: vfioctl shield --move PID (to \(plan.vmCgroup)); undo: vfioctl unshield")
+            if out.failedHard { throw ExitCode(1) }
+        } catch let error as ShieldError {
+            throw CLIError(error.description)
+        }
+    }
+
+    private func vmCPUs() throws -> CPUSet {
+        switch (cpus, spec) {
+        case (let list?, nil):
+            guard let set = CPUSet(list: list), !set.isEmpty else { throw CLIError("--cpus '\(list)': not a CPU list like 2-7,10-15") }
+            return set
+        case (nil, let path?):
+            let vm = try SpecFile.load(path)
+            guard !vm.vmCPUs.isEmpty else { throw CLIError("\(path): the spec pins no vCPUs ([cpu] pin)") }
+            return vm.vmCPUs
+        case (nil, nil): throw CLIError("shield: give --cpus LIST (or --spec SPEC, --move PID..., --status)")
+        default: throw CLIError("shield: give either --cpus or --spec")
+        }
+    }
+}

@@ -1,0 +1,164 @@
+/// The result of a timer-wakeup probe on one CPU (like cyclictest): how late each wakeup came, and what else ran
+/// on the CPU meanwhile. Times in nanoseconds.
+public struct LatencyReport: Sendable, Equatable {
+    public enum Policy: String, Sendable { case other, fifo }
+
+    public struct Bucket: Sendable, Equatable {
+        public var fromNs: UInt64
+        public var toNs: UInt64
+        public var count: UInt64
+        public init(fromNs: UInt64, toNs: UInt64, count: UInt64) {
+            self.fromNs = fromNs
+            self.toNs = toNs
+            self.count = count
+        }
+    }
+
+    public var cpu: Int
+    public var policy: Policy
+    public var periodNs: UInt64
+    public var durationNs: UInt64
+    public var samples: UInt64
+    public var p50: UInt64
+    public var p99: UInt64
+    public var p999: UInt64
+    public var max: UInt64
+    public var min: UInt64
+    public var buckets: [Bucket]
+    public var disturbances: CPUDisturbances
+
+    public init(cpu: Int, policy: Policy, periodNs: UInt64, durationNs: UInt64, samples: UInt64, p50: UInt64, p99: UInt64,
+                p999: UInt64, max: UInt64, min: UInt64, buckets: [Bucket], disturbances: CPUDisturbances) {
+        self.cpu = cpu
+        self.policy = policy
+        self.periodNs = periodNs
+        self.durationNs = durationNs
+        self.samples = samples
+        self.p50 = p50
+        self.p99 = p99
+        self.p999 = p999
+        self.max = max
+        self.min = min
+        self.buckets = buckets
+        self.disturbances = disturbances
+    }
+
+    /// Power-of-two microsecond buckets (`< 1 µs`, `1-2 µs`, `2-4 µs`, ...) up to the maximum, from a counting function.
+    public static func logBuckets(max: UInt64, count: (ClosedRange<UInt64>) -> UInt64) -> [Bucket] {
+        var out: [Bucket] = []
+        var lo: UInt64 = 0, hi: UInt64 = 1000
+        while lo <= max {
+            let n = count(lo...(hi - 1))
+            if n > 0 { out.append(Bucket(fromNs: lo, toNs: hi, count: n)) }
+            lo = hi
+            hi *= 2
+        }
+        return out
+    }
+
+    static func us(_ ns: UInt64) -> String {
+        let tenths = (ns + 50) / 100
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+
+    public func text() -> String {
+        var out = "CPU \(cpu), SCHED_\(policy == .fifo ? "FIFO" : "OTHER"), \(periodNs / 1000) µs period, \(Self.us(durationNs / 1000) ) ms: \(samples) wakeups\n"
+        out += "wakeup lateness (µs): p50 \(Self.us(p50))  p99 \(Self.us(p99))  p99.9 \(Self.us(p999))  max \(Self.us(max))  min \(Self.us(min))\n"
+        out += "histogram\n"
+        let widest = buckets.map(\.count).max() ?? 1
+        for b in buckets {
+            let range = b.fromNs == 0 ? "< \(b.toNs / 1000) µs" : "\(b.fromNs / 1000)-\(b.toNs / 1000) µs"
+            let bar = String(repeating: "#", count: Int((b.count * 40 + widest - 1) / widest))
+            out += "  " + String(repeating: " ", count: Swift.max(0, 14 - range.count)) + range + "  " + bar + " \(b.count)\n"
+        }
+        out += disturbances.text(cpu: cpu)
+        return out
+    }
+
+    public func json() -> JSON {
+        .object([
+            ("cpu", .int(cpu)), ("policy", .string(policy.rawValue)), ("periodNs", .int(Int(periodNs))),
+            ("durationNs", .int(Int(durationNs))), ("samples", .int(Int(samples))),
+            ("latencyNs", .object([("p50", .int(Int(p50))), ("p99", .int(Int(p99))), ("p99.9", .int(Int(p999))),
+                                   ("max", .int(Int(max))), ("min", .int(Int(min)))])),
+            ("histogram", .array(buckets.map { .object([("fromNs", .int(Int($0.fromNs))), ("toNs", .int(Int($0.toNs))), ("count", .int(Int($0.count)))]) })),
+            ("disturbances", disturbances.json()),
+        ])
+    }
+}
+
+/// What ran on the probe's CPU besides the probe: interrupt counts per IRQ (from `/proc/interrupts`), the probe's own
+/// context switches (`/proc/thread-self/status`) and the CPU's `schedule()` calls (`/proc/schedstat`).
+public struct CPUDisturbances: Sendable, Equatable {
+    public struct IRQCount: Sendable, Equatable {
+        public var irq: String
+        public var actions: String
+        public var count: Int
+    }
+
+    public var interrupts: [IRQCount] = []
+    public var probeVoluntarySwitches: Int?
+    public var probeInvoluntarySwitches: Int?
+    public var cpuScheduleCalls: Int?
+
+    public init() {}
+
+    /// Interrupts that hit `cpu` between two `/proc/interrupts` readings, most first.
+    public static func interruptDeltas(before: String, after: String, cpu: Int) -> [IRQCount] {
+        func counts(_ text: String) -> [String: (Int, String)] {
+            var out: [String: (Int, String)] = [:]
+            for irq in (try? ProcParsers.interrupts(text)) ?? [] where cpu < irq.countsPerCPU.count {
+                out[irq.number.map(String.init) ?? irq.name] = (irq.countsPerCPU[cpu], irq.actions)
+            }
+            return out
+        }
+        let a = counts(before), b = counts(after)
+        return b.compactMap { key, value -> IRQCount? in
+            let delta = value.0 - (a[key]?.0 ?? 0)
+            return delta > 0 ? IRQCount(irq: key, actions: value.1, count: delta) : nil
+        }.sorted { ($0.count, $1.irq) > ($1.count, $0.irq) }
+    }
+
+    /// `voluntary_ctxt_switches` / `nonvoluntary_ctxt_switches` of a `status` file.
+    public static func switches(status: String) -> (voluntary: Int, involuntary: Int)? {
+        var v: Int?, n: Int?
+        for line in status.split(separator: "\n") {
+            let f = line.split(whereSeparator: { $0 == ":" || $0 == " " || $0 == "\t" })
+            guard f.count == 2 else { continue }
+            if f[0] == "voluntary_ctxt_switches" { v = Int(f[1]) }
+            if f[0] == "nonvoluntary_ctxt_switches" { n = Int(f[1]) }
+        }
+        guard let v, let n else { return nil }
+        return (v, n)
+    }
+
+    /// `/proc/schedstat` line `cpuN yld_count 0 sched_count ...`: the number of `schedule()` calls on CPU N.
+    public static func scheduleCalls(schedstat: String, cpu: Int) -> Int? {
+        for line in schedstat.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            if f.count > 3, f[0] == "cpu\(cpu)" { return Int(f[3]) }
+        }
+        return nil
+    }
+
+    public func text(cpu: Int) -> String {
+        var out = "what disturbed CPU \(cpu) meanwhile\n"
+        let total = interrupts.reduce(0) { $0 + $1.count }
+        let top = interrupts.prefix(8).map { "\($0.irq)\($0.actions.isEmpty ? "" : " " + $0.actions): \($0.count)" }
+        out += "  interrupts: \(total)\(top.isEmpty ? "" : " (" + top.joined(separator: ", ") + (interrupts.count > 8 ? ", ..." : "") + ")")\n"
+        if let v = probeVoluntarySwitches, let n = probeInvoluntarySwitches {
+            out += "  probe context switches: \(v) voluntary (its sleeps), \(n) involuntary (preempted)\n"
+        }
+        if let s = cpuScheduleCalls { out += "  schedule() calls on CPU \(cpu): \(s)\n" }
+        return out
+    }
+
+    public func json() -> JSON {
+        .object([
+            ("interrupts", .array(interrupts.map { .object([("irq", .string($0.irq)), ("actions", .string($0.actions)), ("count", .int($0.count))]) })),
+            ("probeVoluntarySwitches", .optional(probeVoluntarySwitches)),
+            ("probeInvoluntarySwitches", .optional(probeInvoluntarySwitches)),
+            ("cpuScheduleCalls", .optional(cpuScheduleCalls)),
+        ])
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import VFIOCore
+
+/// Installs the libvirt hook: creates `qemu.d/` when needed, writes the script to a temporary file and renames it
+/// into place (mode 0755). Installing the same script again changes nothing; a file there that vfioctl did not
+/// write is never overwritten.
+public struct HookInstaller: Sendable {
+    public enum Result: Sendable, Equatable { case installed, updated, unchanged }
+
+    public let files: RootedFileSystem
+
+    public init(files: RootedFileSystem) {
+        self.files = files
+    }
+
+    public func install(script: String, at path: String = HookScript.path) throws(ShieldError) -> Result {
+        let real = files.realPath(path)
+        let existing = try? files.readText(path)
+        if let existing {
+            if existing + "\n" == script || existing == script { return .unchanged }
+            guard existing.contains(HookScript.marker) else {
+                throw ShieldError("\(path) exists and was not written by vfioctl; move it away (or into another name under qemu.d/) first")
+            }
+        }
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: files.realPath(HostPath.parent(path)), withIntermediateDirectories: true,
+                                   attributes: [.posixPermissions: 0o755])
+            let tmp = real + ".vfioctl-new"
+            try Data(script.utf8).write(to: URL(fileURLWithPath: tmp))
+            try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tmp)
+            if rename(tmp, real) != 0 { throw ShieldError("\(path): rename failed: \(String(cString: strerror(errno)))") }
+        } catch let e as ShieldError {
+            throw e
+        } catch {
+            throw ShieldError("\(path): cannot write the hook: \(error.localizedDescription)")
+        }
+        return existing == nil ? .installed : .updated
+    }
+}

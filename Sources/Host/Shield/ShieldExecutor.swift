@@ -1,0 +1,217 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VFIOCore
+
+/// Applies a `ShieldPlan` (journal the original, change, verify), moves VM tasks in, and restores everything from
+/// the journal — also after a crash half-way. Every write goes through the `HostWriter`, every other change through
+/// the `ShieldKernel`.
+public struct ShieldExecutor: Sendable {
+    public let files: RootedFileSystem
+    public let writer: any HostWriter
+    public let kernel: any ShieldKernel
+    public let journal: Journal<ShieldRecord>
+
+    public init(files: RootedFileSystem, writer: any HostWriter, kernel: any ShieldKernel) {
+        self.files = files
+        self.writer = writer
+        self.kernel = kernel
+        journal = Journal(files: files, name: "shield")
+    }
+
+    public struct Outcome: Sendable {
+        public var changed = 0
+        /// What the kernel refused: the subject and why. Managed IRQs (EIO) are expected; the rest deserve a look.
+        public var refused: [ShieldNote] = []
+        public var failedHard: Bool { refused.contains { !$0.subject.hasPrefix("/proc/irq/") } }
+    }
+
+    public func records() throws(ShieldError) -> [ShieldRecord] {
+        do { return try journal.records() } catch { throw ShieldError(error.description) }
+    }
+
+    private func append(_ r: ShieldRecord) throws(ShieldError) {
+        do { try journal.append(r) } catch { throw ShieldError("journal: \(error.description)") }
+    }
+
+    public func apply(_ plan: ShieldPlan) throws(ShieldError) -> Outcome {
+        let existing = try records()
+        if let begin = existing.first(where: { if case .begin = $0 { true } else { false } }) {
+            if case .begin(let cpus, _, _, _) = begin, CPUSet(list: cpus) != plan.vmCPUs {
+                throw ShieldError("already shielded for CPUs \(cpus) (\(journal.path)); run vfioctl unshield first")
+            }
+        } else {
+            try append(plan.beginRecord)
+        }
+        var out = Outcome()
+        func refuse(_ e: HostWriteError) throws(ShieldError) {
+            let reason = e.detail ?? HostWriteError.errnoName(e.errno) + (e.errno == EIO && e.path.hasPrefix("/proc/irq/") ? " (managed IRQ: the kernel keeps it)" : "")
+            out.refused.append(ShieldNote(subject: e.path, reason: "\(e.value): \(reason)"))
+            try append(.refused(what: e.path, value: e.value, reason: reason))
+        }
+        for step in plan.steps {
+            switch step {
+            case .enableController(let file, let c):
+                try append(.controller(subtreeControl: file, name: c))
+                do { try writer.write(file, "+" + c); out.changed += 1 } catch { try refuse(error) }
+            case .createCgroup(let path, let parent):
+                try append(.cgroup(path: path, parent: parent))
+                do { try kernel.makeCgroup(path); out.changed += 1 } catch { try refuse(error) }
+            case .write(let path, let value, let original):
+                if let original { try append(.attribute(path: path, original: original)) }
+                do {
+                    try writer.write(path, value)
+                    try verify(path, value)
+                    out.changed += 1
+                } catch { try refuse(error) }
+            case .systemdAllowedCPUs(let unit, let file, let value, let original):
+                try append(.systemd(unit: unit, cpusFile: file, original: original))
+                do {
+                    do { try kernel.setAllowedCPUs(unit: unit, value) } catch { try writer.write(file, value) }
+                    try verify(file, value)
+                    out.changed += 1
+                } catch { try refuse(error) }
+            case .moveTasks(let tasks, let to):
+                for t in tasks {
+                    do { try writer.write(to + "/cgroup.procs", String(t.pid)); out.changed += 1 } catch {
+                        if error.errno == ESRCH { continue }  // exited meanwhile
+                        try refuse(HostWriteError(path: to + "/cgroup.procs", value: "\(t.pid) (\(t.comm))", errno: error.errno, detail: error.detail))
+                    }
+                }
+            case .setAffinity(let t, let cpus, let original):
+                try append(.affinity(pid: t.pid, startTime: t.startTime, original: original.description))
+                do { try kernel.setAffinity(pid: t.pid, cpus); out.changed += 1 } catch {
+                    if error.errno == ESRCH { continue }
+                    try refuse(HostWriteError(path: "\(error.path) \(t.comm)", value: error.value, errno: error.errno, detail: error.detail))
+                }
+            }
+        }
+        return out
+    }
+
+    /// Reads a CPU list or mask back and compares it as a set (the kernel normalizes "0,1" to "0-1").
+    private func verify(_ path: String, _ value: String) throws(HostWriteError) {
+        guard let back = try? files.readText(path) else { return }
+        let isMask = path.hasSuffix("cpumask") || path.hasSuffix("default_smp_affinity")
+        let want = isMask ? CPUSet(mask: value) : CPUSet(list: value)
+        let got = isMask ? CPUSet(mask: back) : CPUSet(list: back)
+        guard let want, let got else { return }
+        if want != got { throw HostWriteError(path: path, value: value, errno: EIO, detail: "wrote \(value), reads back \(back)") }
+    }
+
+    private func sameCPUs(_ path: String, _ a: String, _ b: String) -> Bool {
+        let isMask = path.hasSuffix("cpumask") || path.hasSuffix("default_smp_affinity")
+        let x = isMask ? CPUSet(mask: a) : CPUSet(list: a), y = isMask ? CPUSet(mask: b) : CPUSet(list: b)
+        return x != nil && x == y
+    }
+
+    /// `shield --move PID...`: into the VM cgroup, each task's cgroup journaled first.
+    public func move(_ pids: [Int], hierarchy: CpusetHierarchy) throws(ShieldError) -> Outcome {
+        let recs = try records()
+        guard case .begin(_, _, _, let vmCgroup)? = recs.first(where: { if case .begin = $0 { true } else { false } }) else {
+            throw ShieldError("not shielded: run vfioctl shield --cpus LIST first")
+        }
+        var out = Outcome()
+        for pid in pids {
+            guard let stat = try? files.readText("/proc/\(pid)/stat"), let task = ShieldLoader.parseStat(stat) else {
+                throw ShieldError("--move \(pid): no such process")
+            }
+            let rel = (try? files.readText("/proc/\(pid)/cgroup")).flatMap { ShieldLoader.cpusetCgroup($0, v1: hierarchy.isV1) } ?? "/"
+            let from = rel == "/" ? hierarchy.mount : hierarchy.mount + rel
+            if from != vmCgroup { try append(.task(pid: pid, startTime: task.startTime, from: from)) }
+            do { try writer.write(vmCgroup + "/cgroup.procs", String(pid)); out.changed += 1 } catch {
+                out.refused.append(ShieldNote(subject: "pid \(pid) (\(task.comm))", reason: error.description))
+            }
+        }
+        return out
+    }
+
+    public struct Restored: Sendable {
+        public var restored = 0
+        public var problems: [String] = []
+        public var wasShielded = true
+    }
+
+    /// Puts back every journaled value, newest first (so the oldest original wins), then removes the journal.
+    /// Safe to run again: with no journal there is nothing to do. Values that are gone (an exited task, a removed
+    /// IRQ) are skipped; anything else that fails keeps the journal for another try.
+    public func restore() throws(ShieldError) -> Restored {
+        let recs = try records()
+        var out = Restored()
+        guard !recs.isEmpty else {
+            out.wasShielded = false
+            return out
+        }
+        func attempt(_ what: String, _ body: () throws(HostWriteError) -> Void) {
+            do { try body(); out.restored += 1 } catch {
+                if error.errno == ENOENT || error.errno == ESRCH { return }
+                out.problems.append("\(what): \(error.description)")
+            }
+        }
+        // A refused change never happened; putting its original back may be refused the same way (managed IRQs).
+        let refused = Set(recs.compactMap { if case .refused(let what, _, _) = $0 { what } else { nil } })
+        for r in recs.reversed() {
+            switch r {
+            case .begin, .refused: continue
+            case .attribute(let path, let original):
+                if let current = try? files.readText(path), current == original || (!original.isEmpty && sameCPUs(path, current, original)) {
+                    out.restored += 1
+                    continue
+                }
+                do {
+                    // An empty value cannot be written (a zero-length write reaches no handler): a newline clears it.
+                    try writer.write(path, original.isEmpty ? "\n" : original)
+                    if !original.isEmpty { try verify(path, original) }
+                    out.restored += 1
+                } catch {
+                    if error.errno == ENOENT || refused.contains(path) { continue }
+                    out.problems.append("\(path): \(error.description)")
+                }
+            case .controller(let file, let name):
+                attempt(file) { () throws(HostWriteError) in try writer.write(file, "-" + name) }
+            case .systemd(let unit, let file, let original):
+                attempt(unit) { () throws(HostWriteError) in
+                    do { try kernel.setAllowedCPUs(unit: unit, original) } catch { try writer.write(file, original.isEmpty ? "\n" : original) }
+                }
+            case .cgroup(let path, let parent):
+                attempt(path) { () throws(HostWriteError) in
+                    try emptyCgroup(path, into: parent)
+                    try kernel.removeCgroup(path)
+                }
+            case .task(let pid, let start, let from):
+                guard isSameTask(pid, start), files.kind(of: from) == .directory else { continue }
+                attempt("pid \(pid)") { () throws(HostWriteError) in try writer.write(from + "/cgroup.procs", String(pid)) }
+            case .affinity(let pid, let start, let original):
+                guard isSameTask(pid, start), let cpus = CPUSet(list: original) else { continue }
+                attempt("pid \(pid) affinity") { () throws(HostWriteError) in try kernel.setAffinity(pid: pid, cpus) }
+            }
+        }
+        if out.problems.isEmpty {
+            do { try journal.remove() } catch { out.problems.append(error.description) }
+        }
+        return out
+    }
+
+    /// Moves every task of a cgroup vfioctl made back to its parent (several rounds: tasks may fork meanwhile).
+    private func emptyCgroup(_ path: String, into parent: String) throws(HostWriteError) {
+        for _ in 0..<5 {
+            let procs: String
+            do { procs = try files.readText(path + "/cgroup.procs") } catch {
+                if error.reason == .notFound { return }
+                throw HostWriteError(path: path + "/cgroup.procs", value: "", errno: EIO, detail: error.description)
+            }
+            let pids = procs.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+            if pids.isEmpty { return }
+            for pid in pids {
+                do { try writer.write(parent + "/cgroup.procs", pid) } catch {
+                    if error.errno != ESRCH && error.errno != EINVAL { throw error }
+                }
+            }
+        }
+    }
+
+    private func isSameTask(_ pid: Int, _ start: UInt64) -> Bool {
+        guard let stat = try? files.readText("/proc/\(pid)/stat"), let t = ShieldLoader.parseStat(stat) else { return false }
+        return t.startTime == start
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+import VFIOCore
+@testable import VFIOHost
+
+@Suite struct LatencyTests {
+    @Test func interruptDeltasPerIRQOnOneCPU() {
+        let before = "           CPU0       CPU1\n  24:   5   10   IR-PCI-MSI 1-edge  nvme0q1\n LOC:  100  200   Local timer interrupts\n"
+        let after = "           CPU0       CPU1\n  24:   9   13   IR-PCI-MSI 1-edge  nvme0q1\n LOC:  150  1200   Local timer interrupts\n  30:  0  4  IR-PCI-MSI 2-edge  new\n"
+        let d = CPUDisturbances.interruptDeltas(before: before, after: after, cpu: 1)
+        #expect(d.map(\.irq) == ["LOC", "30", "24"])
+        #expect(d.map(\.count) == [1000, 4, 3])
+    }
+
+    @Test func switchesAndScheduleCalls() {
+        let s = CPUDisturbances.switches(status: "Name:\tx\nvoluntary_ctxt_switches:\t7\nnonvoluntary_ctxt_switches:\t2\n")
+        #expect(s?.voluntary == 7 && s?.involuntary == 2)
+        let stat = "version 15\ntimestamp 1\ncpu0 0 0 100 50 1 1 1 1 1\ndomain0 3 ...\ncpu1 0 0 333 5 1 1 1 1 1\n"
+        #expect(CPUDisturbances.scheduleCalls(schedstat: stat, cpu: 1) == 333)
+    }
+
+    @Test func logBucketsArePowersOfTwoMicroseconds() {
+        let values: [UInt64] = [500, 1500, 1600, 70_000]
+        let b = LatencyReport.logBuckets(max: 70_000) { r in UInt64(values.filter { r.contains($0) }.count) }
+        #expect(b == [.init(fromNs: 0, toNs: 1000, count: 1), .init(fromNs: 1000, toNs: 2000, count: 2), .init(fromNs: 64_000, toNs: 128_000, count: 1)])
+    }
+
+    /// The probe itself, briefly, on CPU 0 in a thread of its own (measuring only; nothing of the host changes).
+    @Test func probeMeasuresWakeups() throws {
+        let files = try RootedFileSystem(root: "/")
+        nonisolated(unsafe) var result: Result<LatencyReport, ShieldError>?
+        let thread = Thread {
+            result = Result { () throws(ShieldError) in try LatencyProbe(cpu: 0, durationNs: 200_000_000, policy: .other, files: files).run() }
+        }
+        thread.start()
+        while result == nil { usleep(10_000) }
+        let r = try #require(try result?.get())
+        #expect(r.samples >= 50 && r.samples <= 210)
+        #expect(r.p50 <= r.p99 && r.p99 <= r.p999 && r.p999 <= r.max)
+        #expect(r.buckets.reduce(0) { $0 + $1.count } == r.samples)
+        #expect(r.text().contains("wakeup lateness"))
+        #expect(r.json().serialized().contains("\"p99.9\""))
+    }
+}

@@ -1,0 +1,90 @@
+import Testing
+import VFIOCore
+@testable import VFIOHost
+
+@Suite struct ShieldExecutorTests {
+    func setUp(v1: Bool = false, systemd: Bool = false) throws -> (FakeHost, FakeKernel, ShieldExecutor) {
+        let host = try FakeHost.standard(v1: v1, systemd: systemd, machineSlice: systemd)
+        let kernel = FakeKernel(host, mount: v1 ? "/sys/fs/cgroup/cpuset" : "/sys/fs/cgroup")
+        return (host, kernel, ShieldExecutor(files: host.files, writer: kernel, kernel: kernel))
+    }
+
+    @Test(arguments: [false, true]) func shieldThenUnshieldRestoresEveryFileExactly(v1: Bool) throws {
+        let (host, kernel, executor) = try setUp(v1: v1)
+        let before = host.snapshot()
+        let plan = try ShieldPlanner.plan(try ShieldLoader(host.files).load(), vmCPUs: CPUSet([1, 2, 3]))
+        let out = try executor.apply(plan)
+        #expect(out.refused.map(\.subject) == ["/proc/irq/25/smp_affinity_list"])
+        #expect(out.refused.first?.reason.contains("managed IRQ") == true)
+        #expect(!out.failedHard)
+        #expect(host.read("/proc/irq/24/smp_affinity_list") == "0")
+        #expect(host.read("/proc/irq/default_smp_affinity") == "1")
+        #expect(host.read("/proc/2/status").contains("Cpus_allowed_list:\t0\n"))
+        let m = v1 ? "/sys/fs/cgroup/cpuset" : "/sys/fs/cgroup"
+        #expect(host.read("\(m)/vfioctl.host/cgroup.procs") == "1\n100")
+
+        // Move a "QEMU" in, then ask for the status.
+        _ = try executor.move([200], hierarchy: plan.hierarchy)
+        #expect(host.read("\(m)/vfioctl.vm/cgroup.procs") == "200")
+        let status = ShieldStatus.evaluate(records: try executor.records(), state: try ShieldLoader(host.files).load())
+        #expect(status.active && status.vmCPUs == CPUSet([1, 2, 3]))
+        #expect(status.vmTasks == ["daemon (x) (200)"])
+        #expect(status.refused.map(\.subject) == ["/proc/irq/25/smp_affinity_list"])
+        #expect(status.text().contains("per-CPU kernel threads (ksoftirqd/1)"))
+
+        let restored = try executor.restore()
+        #expect(restored.problems.isEmpty)
+        #expect(host.snapshot() == before)
+        #expect(try executor.records().isEmpty)
+        #expect(kernel.log.contains("rmdir \(m)/vfioctl.vm"))
+        // Idempotent: a second unshield has nothing to do.
+        #expect(try executor.restore().wasShielded == false)
+    }
+
+    @Test func applyingTwiceChangesNothingMoreAndRestoresTheFirstOriginals() throws {
+        let (host, kernel, executor) = try setUp()
+        let before = host.snapshot()
+        _ = try executor.apply(try ShieldPlanner.plan(try ShieldLoader(host.files).load(), vmCPUs: CPUSet([2, 3])))
+        let writes = kernel.log.count
+        let again = try ShieldPlanner.plan(try ShieldLoader(host.files).load(), vmCPUs: CPUSet([2, 3]))
+        // Only the managed IRQ (refused, so still on CPU 1... not a VM CPU here) and nothing else remains.
+        #expect(again.steps.filter { if case .write(let p, _, _) = $0 { !p.contains("vfioctl.") } else { true } }.isEmpty)
+        _ = try executor.apply(again)
+        #expect(kernel.log.count - writes <= 2)
+        #expect(throws: ShieldError.self) { try executor.apply(try ShieldPlanner.plan(try ShieldLoader(host.files).load(), vmCPUs: CPUSet([3]))) }
+        _ = try executor.restore()
+        #expect(host.snapshot() == before)
+    }
+
+    /// A crash (kill -9) after any step leaves a journal prefix; unshield must still restore everything it names.
+    @Test func crashAfterAnyStepRestoresExactly() throws {
+        let probe = try setUp()
+        let count = try ShieldPlanner.plan(try ShieldLoader(probe.0.files).load(), vmCPUs: CPUSet([1, 2, 3])).steps.count
+        for k in 0...count {
+            let (host, _, executor) = try setUp()
+            let before = host.snapshot()
+            var plan = try ShieldPlanner.plan(try ShieldLoader(host.files).load(), vmCPUs: CPUSet([1, 2, 3]))
+            plan.steps = Array(plan.steps.prefix(k))
+            _ = try executor.apply(plan)
+            _ = try executor.restore()
+            #expect(host.snapshot() == before, "crash after step \(k)")
+        }
+    }
+
+    @Test func systemdUnitsAreSetAndResetThroughSystemctl() throws {
+        let (host, kernel, executor) = try setUp(systemd: true)
+        let before = host.snapshot()
+        _ = try executor.apply(try ShieldPlanner.plan(try ShieldLoader(host.files).load(), vmCPUs: CPUSet([2, 3])))
+        #expect(kernel.log.contains("systemctl system.slice AllowedCPUs=0-1"))
+        #expect(kernel.log.contains("systemctl machine.slice AllowedCPUs=2-3"))
+        _ = try executor.restore()
+        #expect(kernel.log.contains("systemctl system.slice AllowedCPUs="))
+        #expect(kernel.log.contains("systemctl user.slice AllowedCPUs=0-2"))
+        #expect(host.snapshot() == before)
+    }
+
+    @Test func moveNeedsAShield() throws {
+        let (_, _, executor) = try setUp()
+        #expect(throws: ShieldError.self) { try executor.move([100], hierarchy: .v2(mount: "/sys/fs/cgroup")) }
+    }
+}
