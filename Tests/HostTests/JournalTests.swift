@@ -43,6 +43,9 @@ import VFIOCore
         handle.write(Data(#"{"path":"/proc/irq/7/sm"#.utf8))
         handle.closeFile()
         #expect(try journal.records().count == 2)
+        // The next append cuts the torn line off instead of gluing onto it.
+        try journal.append(Original(path: "/proc/irq/8/smp_affinity_list", value: "2"))
+        #expect(try journal.records().map(\.value) == ["0-3", "1", "2"])
         try journal.remove()
         #expect(try journal.records().isEmpty)
     }

@@ -53,7 +53,6 @@ public struct HandoffExecutor: Sendable {
 
     /// Runs the steps in order; stops at the first failure (what ran is in `done` of the error path's caller).
     public func apply(_ steps: [HandoffStep], outcome: inout Outcome) throws(HandoffError) {
-        do { try journal.repairTornTail() } catch { throw .journal(error) }
         let start = Monotonic.now()
         defer { outcome.seconds += Monotonic.now() - start }
         var actions = 0
@@ -174,34 +173,6 @@ public struct HandoffExecutor: Sendable {
     func removeJournalIfEmpty() throws(HandoffError) {
         if HeldState(records: try readJournal()).isEmpty {
             do { try journal.remove() } catch { throw .journal(error) }
-        }
-    }
-}
-
-extension Journal {
-    /// Cuts a torn last line (a crash during `append`) off the file before appending again: left in place, the
-    /// next record would follow it on the same line and the journal would no longer parse. The torn record's
-    /// write never started, so dropping it loses nothing.
-    func repairTornTail() throws(HostWriteError) {
-        let real = files.realPath(path)
-        let fd = open(real, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT { return }
-            throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot open the journal")
-        }
-        defer { close(fd) }
-        let size = lseek(fd, 0, SEEK_END)
-        guard size > 0 else { return }
-        var keep = size
-        var byte: UInt8 = 0
-        while keep > 0 {
-            guard pread(fd, &byte, 1, keep - 1) == 1 else { throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot read the journal") }
-            if byte == 0x0A { break }
-            keep -= 1
-        }
-        guard keep != size else { return }
-        guard ftruncate(fd, keep) == 0, fsync(fd) == 0 else {
-            throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot cut the torn last line of the journal")
         }
     }
 }

@@ -32,13 +32,32 @@ public struct Journal<Record: Codable & Sendable>: Sendable {
         } catch {
             throw HostWriteError(path: Self.directory, value: "", errno: EIO, detail: "cannot create the journal directory: \(error)")
         }
-        let fd = open(files.realPath(path), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        let fd = open(files.realPath(path), O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw HostWriteError(path: path, value: "", errno: errno) }
         defer { close(fd) }
+        // A torn last line (a crash during an earlier append) is cut off first: left in place, this record would
+        // follow it on the same line and the journal would no longer parse. Its host write never started.
+        let end = try Self.endOfLastCompleteRecord(fd, path: path)
+        guard ftruncate(fd, end) == 0, lseek(fd, end, SEEK_SET) == end else {
+            throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot cut the torn last line of the journal")
+        }
         // SAFETY: writes the encoded bytes from `line`'s storage, which outlives the call.
         let n = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         guard n == line.count else { throw HostWriteError(path: path, value: "", errno: n < 0 ? errno : EIO, detail: "journal append failed") }
         guard fsync(fd) == 0 else { throw HostWriteError(path: path, value: "", errno: errno, detail: "journal fsync failed") }
+    }
+
+    /// Offset just past the last newline (0 for an empty file or one with no complete line).
+    private static func endOfLastCompleteRecord(_ fd: Int32, path: String) throws(HostWriteError) -> off_t {
+        var end = lseek(fd, 0, SEEK_END)
+        var byte: UInt8 = 0
+        while end > 0 {
+            // SAFETY: reads one byte into a local.
+            guard pread(fd, &byte, 1, end - 1) == 1 else { throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot read the journal") }
+            if byte == 0x0A { break }
+            end -= 1
+        }
+        return end
     }
 
     /// Every complete record, oldest first. A torn last line (a crash during `append`) is ignored: the write it
