@@ -36,7 +36,8 @@ stage_tree() {
 }
 
 # Read a payload spec (lab/payloads/NAME.payload): lines "package PKG", "binary PATH", "file PATH",
-# "tree PATH"; '#' starts a comment. Packages are installed on the host first when missing.
+# "tree PATH", "kernel" (the lab's own kernel image as /boot/vmlinuz, for nested guests); '#' starts a
+# comment. Packages are installed on the host first when missing.
 payload_packages() {
     awk '$1 == "package" { print $2 }' "$1"
 }
@@ -49,6 +50,7 @@ stage_payload() {
             package) ;;
             binary | file) stage_with_libs "$stage" "$arg" ;;
             tree) stage_tree "$stage" "$arg" ;;
+            kernel) mkdir -p "$stage/boot" && cp "$KERNEL_IMAGE" "$stage/boot/vmlinuz" ;;
             *) die "$spec: unknown payload line '$kind $arg'" ;;
         esac
     done <"$spec"
@@ -151,7 +153,7 @@ ensure_payload_cpio() {
     local key
     key=$(
         {
-            printf '%s\n' "$names"
+            printf '%s\n' "$names" "$KERNEL_VERSION"
             cat "$LAB_DIR/lib/initramfs.sh"
             local p
             for p in $names; do cat "$(payload_spec "$p")"; done
