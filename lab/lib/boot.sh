@@ -2,7 +2,10 @@
 
 lab_shapes() {
     local f
-    for f in "$LAB_DIR"/shapes/[A-Z]*.sh; do basename "$f" .sh; done
+    for f in "$LAB_DIR"/shapes/[A-Z]*.sh; do
+        # SHAPE.guest.sh is a shape's guest-side hook, not a shape.
+        [[ $f == *.guest.sh ]] || basename "$f" .sh
+    done
 }
 
 shape_title() {
