@@ -85,7 +85,7 @@ public enum ShieldPlanner {
         }
         if !perCPU.isEmpty {
             stays.append(ShieldNote(subject: "\(perCPU.count) per-CPU kernel thread\(perCPU.count == 1 ? "" : "s") (\(abbreviate(perCPU)))",
-                                    reason: "bound to their CPU (PF_NO_SETAFFINITY); they run only when that CPU needs them"))
+                                    reason: "the kernel fixes their CPUs (PF_NO_SETAFFINITY): per-CPU threads run only when their CPU needs them; workqueue workers follow the workqueue cpumask"))
         }
         let vfio = s.irqs.filter { $0.isVFIO && !(CPUSet(list: $0.affinity) ?? .empty).intersection(vmCPUs).isEmpty }
         if !vfio.isEmpty {
