@@ -19,9 +19,13 @@ stage_with_libs() {
 }
 
 # Copy one file (symlinks resolved) to its own path under the stage, replacing busybox applet links.
+# /lib, /lib64, /bin and /sbin are links into /usr in the guest (merged /usr): a real folder of that name in a
+# later archive would replace the link when the kernel unpacks it (and hide /lib/modules), so files ldd names
+# there (/lib/x86_64-linux-gnu/libc.so.6) go under /usr.
 stage_copy() {
     local stage=$1 file=$2
     local dest=$stage$file
+    case $file in /lib/* | /lib64/* | /bin/* | /sbin/*) dest=$stage/usr$file ;; esac
     mkdir -p "$(dirname "$dest")"
     rm -f "$dest"
     cp -L "$file" "$dest"

@@ -1,0 +1,126 @@
+# vfioctl bind hands the NVMe (03:00.0) to vfio-pci, then QEMU inside the lab guest, started from the command
+# line `vfioctl render qemu` writes for a small spec, passes it to a nested guest with -device vfio-pci, and
+# the nested guest's kernel sees 1b36:0010 on its PCI bus and reads, through its own nvme driver, a marker the
+# lab guest wrote on the namespace before the bind (so DMA through the emulated VT-d and VFIO works).
+# TCG inside TCG: ≈ 1–2 minutes.
+LAB_SHAPES="N"
+LAB_TIMEOUT=420
+LAB_PAYLOADS="qemu-nested"
+
+driver_of() { basename "$(readlink "/sys/bus/pci/devices/$1/driver")" 2>/dev/null; }
+
+# The nested guest's spec. No hugepages, no Hyper-V enlightenments (TCG has neither the host's pages to spare
+# nor most hv-* features); 1 vCPU pinned to CPU 1, the emulator on CPU 0. OVMF is not in the lab: see below.
+write_spec() {
+    cat >"$1" <<SPEC
+name = "nested"
+vcpus = 1
+memory = "128M"
+
+[cpu]
+pin = [1]
+emulator = "0"
+iothreads = 0
+sockets = 1
+cores = 1
+threads = 1
+
+[firmware]
+code = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+vars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+nvram = "/tmp/nested_VARS.fd"
+
+[[device]]
+address = "0000:03:00.0"
+id = "1b36:0010"
+kind = "storage"
+
+[hyperv]
+enlightenments = false
+kvm-hidden = false
+SPEC
+}
+
+# The nested guest's initramfs: busybox, the nvme driver with its dependencies (modules.dep), and an /init that
+# prints what it sees on its serial console (a file the lab guest reads) and powers off.
+make_nested_initrd() {
+    n=/tmp/nested-root
+    rm -rf $n
+    mkdir -p $n/bin $n/dev $n/proc $n/sys
+    cp /usr/bin/busybox $n/bin/busybox
+    for a in sh mount cat ls dd head sleep insmod poweroff grep sed; do ln -s busybox $n/bin/$a; done
+    v=$(uname -r)
+    mods=$(sed -n 's|^kernel/drivers/nvme/host/nvme.ko:||p' /usr/lib/modules/$v/modules.dep)
+    # modules.dep lists dependencies nearest first: load them in reverse, then nvme itself.
+    order=""
+    for m in $mods; do order="$m $order"; done
+    for m in $order kernel/drivers/nvme/host/nvme.ko; do
+        cp /usr/lib/modules/$v/$m $n/bin/ || return 1
+    done
+    {
+        echo '#!/bin/sh'
+        echo 'mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev'
+        echo 'for d in /sys/bus/pci/devices/*; do echo "NESTED PCI ${d##*/} $(cat $d/vendor):$(cat $d/device)"; done'
+        for m in $order kernel/drivers/nvme/host/nvme.ko; do echo "insmod /bin/${m##*/}"; done
+        echo 'i=0; while [ ! -b /dev/nvme0n1 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done'
+        echo 'echo "NESTED READ $(dd if=/dev/nvme0n1 bs=512 count=1 2>/dev/null | head -1)"'
+        echo 'echo NESTED DONE; poweroff -f'
+    } >$n/init
+    chmod 755 $n/init
+    (cd $n && find . | cpio -o -H newc 2>/dev/null) >/tmp/nested.initrd
+}
+
+guest() {
+    d=0000:03:00.0
+    [ -x /usr/bin/qemu-system-x86_64 ] || lab_fail "no QEMU in the guest (payload qemu-nested)"
+    assert_eq "$(driver_of $d)" nvme "the NVMe starts on nvme"
+    marker="vfioctl-nested-$$-$(cut -d' ' -f1 /proc/uptime)"
+    printf '%s\n' "$marker" | dd of=/dev/nvme0n1 bs=512 count=1 conv=sync,fsync 2>/dev/null || lab_fail "could not write the marker"
+    echo "ok - wrote '$marker' to /dev/nvme0n1"
+
+    run_vfioctl bind bind $d
+    cat "$OUT/bind" "$OUT/bind.stderr"
+    assert_eq "$(cat "$OUT/bind.status")" 0 "vfioctl bind exits 0"
+    assert_eq "$(driver_of $d)" vfio-pci "the NVMe is on vfio-pci"
+
+    write_spec /tmp/nested.toml
+    cp /tmp/nested.toml "$OUT/nested.toml"
+    run_vfioctl rendered render qemu /tmp/nested.toml
+    assert_eq "$(cat "$OUT/rendered.status")" 0 "vfioctl render qemu exits 0"
+    assert_grep "vfio-pci,host=$d" "$OUT/rendered" "the rendered command passes the NVMe"
+
+    # The rendered command is for a KVM host with OVMF. Each change for TCG inside the lab guest:
+    #  - accel=kvm leaves -machine and -accel tcg comes in: the lab guest has no KVM (QEMU inside TCG).
+    #  - -cpu host needs KVM; -cpu max is TCG's closest ("migratable=off" belongs to host only).
+    #  - the OVMF pflash drives go: the lab has no OVMF, and SeaBIOS with -kernel/-initrd boots the nested
+    #    kernel directly (the firmware plays no part in VFIO).
+    #  - -serial none becomes a file: the nested console is what this test reads.
+    #  - -kernel/-initrd/-append/-no-reboot: the lab's own kernel with a busybox initramfs.
+    # kernel-irqchip=on, -global kvm-pit.* and the vCPU pinning comments stay: TCG accepts and ignores them.
+    make_nested_initrd || lab_fail "could not build the nested initramfs"
+    console=/tmp/nested-console.log
+    sed -e 's/accel=kvm,//' \
+        -e 's/-cpu host,migratable=off/-cpu max/' \
+        -e '/if=pflash/d' \
+        -e "s|-serial none|-serial file:$console|" \
+        -e "s|^exec qemu-system-x86_64 |exec qemu-system-x86_64 -accel tcg -no-reboot -kernel /boot/vmlinuz -initrd /tmp/nested.initrd -append 'console=ttyS0 panic=-1' |" \
+        "$OUT/rendered" >/tmp/nested-qemu.sh
+    cp /tmp/nested-qemu.sh "$OUT/nested-qemu.sh"
+    cat /tmp/nested-qemu.sh
+    : >$console
+    started=$(cut -d' ' -f1 /proc/uptime)
+    timeout 380 sh /tmp/nested-qemu.sh >"$OUT/nested-qemu.out" 2>&1
+    rc=$?
+    ended=$(cut -d' ' -f1 /proc/uptime)
+    cp $console "$OUT/nested-console.log"
+    cat "$OUT/nested-qemu.out"
+    grep '^NESTED' $console
+    echo "# nested QEMU ran $(awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.1f", b - a }') s (exit $rc)"
+    assert_grep "^NESTED PCI [0-9a-f:.]+ 0x1b36:0x0010" $console "the nested guest sees the NVMe (1b36:0010) on its PCI bus"
+    assert_grep "^NESTED READ $marker" $console "the nested guest reads the marker through its nvme driver"
+    assert_grep "^NESTED DONE" $console "the nested guest finished"
+
+    run_vfioctl restore restore
+    assert_eq "$(cat "$OUT/restore.status")" 0 "restore exits 0"
+    assert_eq "$(driver_of $d)" nvme "nvme is back"
+}
