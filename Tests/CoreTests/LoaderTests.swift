@@ -11,6 +11,7 @@ func smallTree(iommu: Bool = true, vendorText: String = "0x10de\n") -> MemoryFil
     t.file("/proc/mounts", "cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n")
     t.file("/proc/meminfo", "MemTotal:       16315200 kB\nMemAvailable:   12000000 kB\n")
     t.file("/sys/devices/system/cpu/online", "0-1\n")
+    t.file("/sys/devices/system/cpu/nohz_full", "(null)\n")  // a kernel without NO_HZ_FULL
     for cpu in 0...1 {
         t.file("/sys/devices/system/cpu/cpu\(cpu)/topology/core_id", "0\n")
         t.file("/sys/devices/system/cpu/cpu\(cpu)/topology/thread_siblings_list", "0-1\n")

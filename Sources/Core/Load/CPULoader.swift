@@ -46,6 +46,8 @@ struct CPULoader {
 
     private func cpuSet(_ path: String, _ problems: inout Problems) -> CPUSet? {
         guard let text = HostLoader(files).optionalText(path, &problems) else { return nil }
+        // Kernels without NO_HZ_FULL print "(null)" in nohz_full: no CPUs.
+        if text == "(null)" { return .empty }
         guard let set = CPUSet(list: text) else {
             problems.add(path, "not a CPU list: '\(text)'")
             return nil
