@@ -28,11 +28,19 @@ struct Bind: ParsableCommand {
             guard let a = PCIAddress(text) else { throw CLIError("'\(text)' is not a PCI address (0000:03:00.0)") }
             return a
         }
-        let (session, host) = try root.load(.inventory)
+        // Only what the plan needs: the inventory (no device details, no system facts) and, once the plan is
+        // known, names for the functions the header prints (not the whole pci.ids; see PCIIDsExcerpt).
+        let session = try root.open()
+        var host: HostModel
+        do { host = try HostLoader(session.files).load(.inventory) } catch { throw CLIError("\(root.root): \(error)") }
         let facts = BindFacts.load(session.files, host: host)
         let plan: BindPlan
         do { plan = try BindPlanner.plan(targets, host: host, facts: facts, options: BindOptions(force: force, takeDisplay: takeDisplay)) } catch {
             throw CLIError(error.description)
+        }
+        let printed = BindText.printed(plan, host: host).compactMap { host.device($0) }
+        if let ids = BindNames.database(session.files, naming: printed, environment: ProcessInfo.processInfo.environment) {
+            ids.name(&host.devices)
         }
         print(BindText.header(plan, host: host))
         if dryRun {
@@ -77,6 +85,11 @@ struct Bind: ParsableCommand {
 }
 
 enum BindText {
+    /// The functions `header` names: every member of the plan's groups, or the devices without groups.
+    static func printed(_ plan: BindPlan, host: HostModel) -> [PCIAddress] {
+        plan.groups.isEmpty ? plan.devices : plan.groups.flatMap { host.iommu.group($0)?.devices ?? [] }
+    }
+
     static func header(_ plan: BindPlan, host: HostModel) -> String {
         var lines: [String] = []
         for g in plan.groups {

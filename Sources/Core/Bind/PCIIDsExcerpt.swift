@@ -1,0 +1,126 @@
+/// The part of `pci.ids` that `vfioctl bind` prints: for a few functions, their vendor lines and device lines
+/// (with the device's subsystem lines), cut from the file as it is read in chunks and then parsed by
+/// `PCIIDDatabase`. bind names only the functions of the groups it moves; reading the whole 1.3 MB file into one
+/// buffer and keeping the names of its 2,300 vendors cost more than the bind itself in the lab guest (page
+/// faults under emulation), while a chunked scan keeps a few kilobytes.
+///
+/// pci.ids lists vendors in ascending order, so the excerpt is complete at the first vendor after the last one
+/// asked for; device classes ("C 03  Display controller") come after all vendors and are never kept.
+public struct PCIIDsExcerpt: Sendable {
+    public let vendors: Set<UInt16>
+    /// vendor << 16 | device of each function asked for.
+    public let devices: Set<UInt32>
+    /// The kept lines, each ending in a newline.
+    public private(set) var bytes: [UInt8] = []
+    /// Whether the rest of the file cannot hold a wanted vendor (the reader may stop).
+    public private(set) var isComplete: Bool
+    private let lastVendor: UInt16
+    private var vendor: UInt16?
+    private var keepingDevice = false
+    /// The start of a line a chunk ended in, completed by the next chunk.
+    private var partial: [UInt8] = []
+
+    /// The (vendor, device) pairs to name.
+    public init(_ ids: [(vendor: UInt16, device: UInt16)]) {
+        vendors = Set(ids.map(\.vendor))
+        devices = Set(ids.map { UInt32($0.vendor) << 16 | UInt32($0.device) })
+        lastVendor = vendors.max() ?? 0
+        isComplete = vendors.isEmpty
+    }
+
+    /// Takes the next chunk of the file.
+    public mutating func feed(_ chunk: [UInt8]) {
+        guard !isComplete else { return }
+        chunk.withUnsafeBufferPointer { buf in
+            var start = 0
+            while start < buf.count, !isComplete {
+                guard let nl = Self.newline(buf, from: start) else {
+                    partial += buf[start...]
+                    return
+                }
+                if partial.isEmpty {
+                    take(UnsafeBufferPointer(rebasing: buf[start...nl]))
+                } else {
+                    partial += buf[start...nl]
+                    let line = partial
+                    partial = []
+                    line.withUnsafeBufferPointer { take($0) }
+                }
+                start = nl + 1
+            }
+        }
+    }
+
+    /// Ends the input (a last line without a newline counts).
+    public mutating func finish() {
+        guard !partial.isEmpty else { return }
+        let line = partial + [0x0A]
+        partial = []
+        line.withUnsafeBufferPointer { take($0) }
+    }
+
+    /// The names of the kept vendors, their devices and subsystems.
+    public var database: PCIIDDatabase { PCIIDDatabase(bytes: bytes, vendorsOfInterest: vendors) }
+
+    /// One line, newline included.
+    private mutating func take(_ line: UnsafeBufferPointer<UInt8>) {
+        guard line.count > 1, let first = line.first else { return }
+        switch first {
+        case 0x23: return                       // '#': comments never end a block
+        case 0x09:
+            guard let v = vendor else { return }
+            if line.count > 6, line[1] != 0x09 {  // a device line: "\tdddd  name"
+                keepingDevice = Self.hex16(line, at: 1).map { devices.contains(UInt32(v) << 16 | UInt32($0)) } ?? false
+                if keepingDevice { bytes += line }
+            } else if keepingDevice {           // a subsystem line of a kept device
+                bytes += line
+            }
+        default:
+            keepingDevice = false
+            guard line.count > 5, line[4] == 0x20, let v = Self.hex16(line, at: 0) else {
+                vendor = nil                    // class lists and other sections
+                return
+            }
+            vendor = vendors.contains(v) ? v : nil
+            if vendor != nil { bytes += line } else if v > lastVendor { isComplete = true }
+        }
+    }
+
+    /// The index of the next '\n' at or after `from`. Eight bytes at a time (a byte of `w ^ 0x0A…` is zero
+    /// exactly where `w` holds a newline: the "has a zero byte" bit trick), since nearly every byte of the file
+    /// is skipped and the lab runs this under instruction-by-instruction emulation.
+    @inline(__always)
+    static func newline(_ buf: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        guard let base = buf.baseAddress else { return nil }
+        let n = buf.count
+        var i = from
+        while i + 8 <= n {
+            // SAFETY: i + 8 <= n, so the 8 bytes read lie inside the buffer; loadUnaligned needs no alignment.
+            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) ^ 0x0A0A_0A0A_0A0A_0A0A
+            if (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080 != 0 { break }
+            i += 8
+        }
+        while i < n {
+            if base[i] == 0x0A { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    private static func hex16(_ line: UnsafeBufferPointer<UInt8>, at start: Int) -> UInt16? {
+        guard start + 4 <= line.count else { return nil }
+        var v: UInt16 = 0
+        for i in start..<(start + 4) {
+            let c = line[i]
+            let d: UInt8
+            switch c {
+            case 0x30...0x39: d = c - 0x30
+            case 0x61...0x66: d = c - 0x61 + 10
+            case 0x41...0x46: d = c - 0x41 + 10
+            default: return nil
+            }
+            v = v << 4 | UInt16(d)
+        }
+        return v
+    }
+}
