@@ -39,7 +39,7 @@ struct Bind: ParsableCommand {
             throw CLIError(error.description)
         }
         let printed = BindText.printed(plan, host: host).compactMap { host.device($0) }
-        if let ids = BindNames.database(session.files, naming: printed, environment: ProcessInfo.processInfo.environment) {
+        if let ids = BindNames.database(session.files, naming: printed, override: Self.environment("VFIOCTL_PCI_IDS")) {
             ids.name(&host.devices)
         }
         print(BindText.header(plan, host: host))
@@ -64,7 +64,7 @@ struct Bind: ParsableCommand {
             throw CLIError("vfio-pci is not loaded (/sys/bus/pci/drivers/vfio-pci missing): modprobe vfio-pci")
         }
         var executor = HandoffExecutor(files: session.files, writer: RootedHostWriter(files: session.files))
-        executor.crashAfterActions = ProcessInfo.processInfo.environment["VFIOCTL_CRASH_AFTER_WRITES"].flatMap(Int.init)
+        executor.crashAfterActions = Self.environment("VFIOCTL_CRASH_AFTER_WRITES").flatMap(Int.init)
         switch executor.bind(plan) {
         case .done(let outcome):
             for line in outcome.done { print("  \(line)") }
@@ -82,6 +82,11 @@ struct Bind: ParsableCommand {
             throw CLIError(message)
         }
     }
+}
+
+extension Bind {
+    /// One environment variable (getenv: ProcessInfo's environment copies every variable into a dictionary).
+    static func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
 }
 
 enum BindText {

@@ -52,7 +52,7 @@ public struct BindFacts: Sendable, Equatable {
         }
         for driver in firmwareFramebufferDrivers {
             for entry in (try? files.listOptionalDirectory("/sys/bus/platform/drivers/\(driver)")) ?? []
-            where files.kind(of: "/sys/bus/platform/devices/\(entry)") != nil && entry.contains(".") {
+            where entry.contains(".") && files.kind(of: "/sys/bus/platform/devices/\(entry)") != nil {
                 facts.firmwareFramebuffers.append(PlatformBinding(driver: driver, device: entry))
             }
         }

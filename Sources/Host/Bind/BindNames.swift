@@ -6,11 +6,11 @@ import VFIOCore
 public enum BindNames {
     static let chunk = 64 * 1024
 
-    public static func database(_ files: RootedFileSystem, naming devices: [PCIDevice],
-                                environment: [String: String]) -> PCIIDDatabase? {
+    /// `override`: the `VFIOCTL_PCI_IDS` path, a file on the machine running vfioctl.
+    public static func database(_ files: RootedFileSystem, naming devices: [PCIDevice], override: String?) -> PCIIDDatabase? {
         let ids = devices.map { (vendor: $0.vendorID, device: $0.deviceID) }
         guard !ids.isEmpty else { return nil }
-        if let path = environment["VFIOCTL_PCI_IDS"] {
+        if let path = override {
             return try? excerpt(ids) { body throws(FileReadError) in
                 try Syscalls.withOpenFile(path, hostPath: path) { fd in body { Syscalls.pread(fd, offset: $0, count: $1) } }
             }
