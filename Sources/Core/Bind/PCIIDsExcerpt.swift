@@ -96,8 +96,10 @@ public struct PCIIDsExcerpt: Sendable {
         var i = from
         while i + 8 <= n {
             // SAFETY: i + 8 <= n, so the 8 bytes read lie inside the buffer; loadUnaligned needs no alignment.
-            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) ^ 0x0A0A_0A0A_0A0A_0A0A
-            if (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080 != 0 { break }
+            let w = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) ^ 0x0A0A_0A0A_0A0A_0A0A
+            let zero = (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080
+            // The lowest flagged byte is always a real newline (only bytes above a zero byte can be flagged falsely).
+            if zero != 0 { return i + zero.trailingZeroBitCount / 8 }
             i += 8
         }
         while i < n {
