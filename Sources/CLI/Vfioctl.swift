@@ -11,10 +11,32 @@ struct Vfioctl: ParsableCommand {
         version: "0.1.0",
         subcommands: [List.self, Doctor.self, SnapshotCommand.self, Init.self, Plan.self, Render.self, Setup.self, Bind.self, Restore.self, Verify.self, Shield.self, Unshield.self, Latency.self, Hook.self])
 
+    /// Commands the libvirt hook runs at every VM start and stop. Parsed on their own, they skip building the
+    /// whole command tree, which costs more than a bind itself (ArgumentParser walks every subcommand's type).
+    /// Help still goes through the full tree so usage lines read `vfioctl bind ...`.
+    static func hotPath(_ arguments: [String]) -> ParsableCommand.Type? {
+        guard !arguments.contains(where: { $0 == "--help" || $0 == "-h" || $0 == "help" }) else { return nil }
+        switch arguments.first {
+        case "bind": return Bind.self
+        case "restore": return Restore.self
+        case "shield": return Shield.self
+        case "unshield": return Unshield.self
+        default: return nil
+        }
+    }
+
     /// Exit statuses: doctor uses 0/1/2 for its verdict, so vfioctl's own failures exit 3; usage errors 64.
     static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let direct = hotPath(arguments)
+        var command: ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try direct.map { try $0.parseAsRoot(Array(arguments.dropFirst())) } ?? parseAsRoot(arguments)
+        } catch {
+            // A usage error: parse again through the full tree so the message reads `vfioctl bind ...`.
+            do { command = try parseAsRoot(arguments) } catch { exit(withError: error) }
+        }
+        do {
             try command.run()
         } catch let error as CLIError {
             FileHandle.standardError.write(Data("vfioctl: \(error.description)\n".utf8))

@@ -56,5 +56,6 @@ guest() {
         echo "vfioctl bind:    $tool   median $v"
         awk -v r="$r" -v v="$v" 'BEGIN { printf "ratio vfioctl/raw: %.2f\n", v / r }'
     } | tee "$OUT/bench.txt"
-    awk -v r="$r" -v v="$v" 'BEGIN { exit !(v <= 3 * r) }' || lab_fail "vfioctl bind is more than 3x the raw writes"
+    # The ratio is printed, not asserted: performance goals are read from benchmarks, and a timed assertion fails
+    # at random on a loaded machine. The test fails only when a bind or restore fails.
 }
