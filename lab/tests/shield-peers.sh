@@ -42,37 +42,6 @@ on_cpu1() {
         "kthreadd=$(sed -n 's/^Cpus_allowed_list:\t*//p' /proc/2/status)"
 }
 
-# Every value shielding may touch (as in shield-restore), for tasks older than $1.
-shield_values() {
-    for f in /proc/irq/*/smp_affinity_list; do echo "$f $(cat "$f")"; done
-    echo "default_smp_affinity $(cat /proc/irq/default_smp_affinity)"
-    echo "workqueue $(cat /sys/devices/virtual/workqueue/cpumask)"
-    echo "writeback $(cat /sys/bus/workqueue/devices/writeback/cpumask 2>/dev/null)"
-    for p in /proc/[0-9]*; do
-        n=${p#/proc/}
-        [ "$n" -lt "$1" ] || continue
-        echo "pid:$n $(sed -n 's/^Cpus_allowed_list:\t*//p' "$p/status" 2>/dev/null) $(grep -E '^(0::|[0-9]+:cpuset:)' "$p/cgroup" 2>/dev/null | tr '\n' ' ')"
-    done
-    find /sys/fs/cgroup -name cpuset.cpus -o -name cpus | sort | while read -r f; do echo "$f $(cat "$f")"; done
-    find /sys/fs/cgroup -maxdepth 2 -type d | sort | sed 's/^/dir:/'
-    echo "subtree_control $(cat /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null)"
-}
-
-same_values() {
-    awk '
-        FNR == NR { before[$1] = $0; next }
-        { after[$1] = $0 }
-        END {
-            bad = 0
-            for (k in before) {
-                if (!(k in after)) { if (k !~ /^pid:/) { print "missing after: " before[k]; bad = 1 } }
-                else if (before[k] != after[k]) { print "before: " before[k]; print "after:  " after[k]; bad = 1 }
-            }
-            for (k in after) if (!(k in before)) { print "new: " after[k]; bad = 1 }
-            exit bad
-        }' "$1" "$2"
-}
-
 # Name the tasks in a same_values difference (pid:N keys) with their command.
 name_pids() {
     while read -r w k rest; do
@@ -131,6 +100,8 @@ VI_APPLY='vfio_isolate -u /run/vi.undo cpuset-create --cpus C0 /vfioctl-peer.hos
 VI_UNDO='vfio_isolate restore /run/vi.undo'
 
 guest() {
+    # shield_values and same_values, the state comparison every shield test uses.
+    . /lab/tests/shield-restore.sh
     reps=$(sed -n 's/.*shieldpeers.reps=\([0-9]*\).*/\1/p' /proc/cmdline)
     reps=${reps:-3}
     : >"$OUT/results"
