@@ -70,14 +70,14 @@ public struct PCIIDsExcerpt: Sendable {
         case 0x09:
             guard let v = vendor else { return }
             if line.count > 6, line[1] != 0x09 {  // a device line: "\tdddd  name"
-                keepingDevice = Self.hex16(line, at: 1).map { devices.contains(UInt32(v) << 16 | UInt32($0)) } ?? false
+                keepingDevice = PCIIDDatabase.hexValue(line, 1, 4).map { devices.contains(UInt32(v) << 16 | $0) } ?? false
                 if keepingDevice { bytes += line }
             } else if keepingDevice {           // a subsystem line of a kept device
                 bytes += line
             }
         default:
             keepingDevice = false
-            guard line.count > 5, line[4] == 0x20, let v = Self.hex16(line, at: 0) else {
+            guard line.count > 5, line[4] == 0x20, let v = PCIIDDatabase.hexValue(line, 0, 4).map(UInt16.init) else {
                 vendor = nil                    // class lists and other sections
                 return
             }
@@ -107,22 +107,5 @@ public struct PCIIDsExcerpt: Sendable {
             i += 1
         }
         return nil
-    }
-
-    private static func hex16(_ line: UnsafeBufferPointer<UInt8>, at start: Int) -> UInt16? {
-        guard start + 4 <= line.count else { return nil }
-        var v: UInt16 = 0
-        for i in start..<(start + 4) {
-            let c = line[i]
-            let d: UInt8
-            switch c {
-            case 0x30...0x39: d = c - 0x30
-            case 0x61...0x66: d = c - 0x61 + 10
-            case 0x41...0x46: d = c - 0x41 + 10
-            default: return nil
-            }
-            v = v << 4 | UInt16(d)
-        }
-        return v
     }
 }

@@ -101,8 +101,9 @@ public struct PCIIDDatabase: Sendable {
         }
     }
 
+    /// `count` hex digits at `at`, or nil (shared with `PCIIDsExcerpt`, which pre-filters the file for bind).
     @inline(__always)
-    private static func hexValue(_ buf: UnsafeBufferPointer<UInt8>, _ at: Int, _ count: Int) -> UInt32? {
+    static func hexValue(_ buf: UnsafeBufferPointer<UInt8>, _ at: Int, _ count: Int) -> UInt32? {
         guard at + count <= buf.count else { return nil }
         var v: UInt32 = 0
         for i in at..<(at + count) {
