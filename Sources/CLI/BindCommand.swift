@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import VFIOCore
 import VFIOHost
 
@@ -32,7 +33,7 @@ struct Bind: ParsableCommand {
         // known, names for the functions the header prints (not the whole pci.ids; see PCIIDsExcerpt).
         let session = try root.open()
         var host: HostModel
-        do { host = try HostLoader(session.files).load(.inventory) } catch { throw CLIError("\(root.root): \(error)") }
+        do { host = try HostLoader(session.files).load(.inventory, groupsOf: targets) } catch { throw CLIError("\(root.root): \(error)") }
         let facts = BindFacts.load(session.files, host: host)
         let plan: BindPlan
         do { plan = try BindPlanner.plan(targets, host: host, facts: facts, options: BindOptions(force: force, takeDisplay: takeDisplay)) } catch {
@@ -52,7 +53,7 @@ struct Bind: ParsableCommand {
             if !plan.allowed {
                 err += plan.refusals.allSatisfy(\.liftedByTakeDisplay) ? "\n(--take-display hands the display over; --force overrides)" : "\n(--force overrides, at your own risk)"
             }
-            FileHandle.standardError.write(Data((err + "\n").utf8))
+            writeStandardError((err + "\n"))
             if !plan.allowed { throw ExitCode(2) }
         }
         if dryRun { return }

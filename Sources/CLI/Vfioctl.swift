@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import VFIOCore
 import VFIOHost
 
@@ -11,16 +12,16 @@ struct Vfioctl: ParsableCommand {
         version: "0.1.0",
         subcommands: [List.self, Doctor.self, SnapshotCommand.self, Init.self, Plan.self, Render.self, Setup.self, Bind.self, Restore.self, Verify.self, Shield.self, Unshield.self, Latency.self, Hook.self])
 
-    /// Commands the libvirt hook runs at every VM start and stop. Parsed on their own, they skip building the
-    /// whole command tree, which costs more than a bind itself (ArgumentParser walks every subcommand's type).
-    /// Help still goes through the full tree so usage lines read `vfioctl bind ...`.
-    static func hotPath(_ arguments: [String]) -> ParsableCommand.Type? {
-        guard !arguments.contains(where: { $0 == "--help" || $0 == "-h" || $0 == "help" }) else { return nil }
+    /// The plain forms of the commands the libvirt hook runs at every VM start and stop, parsed without
+    /// ArgumentParser (see `FastArguments`); nil sends the arguments through the whole command tree.
+    static func fastParse(_ arguments: [String]) -> ParsableCommand? {
+        let rest = Array(arguments.dropFirst())
+        guard !rest.contains("help") else { return nil }
         switch arguments.first {
-        case "bind": return Bind.self
-        case "restore": return Restore.self
-        case "shield": return Shield.self
-        case "unshield": return Unshield.self
+        case "bind": return Bind.fastParse(rest)
+        case "restore": return Restore.fastParse(rest)
+        case "shield": return Shield.fastParse(rest)
+        case "unshield": return Unshield.fastParse(rest)
         default: return nil
         }
     }
@@ -28,19 +29,17 @@ struct Vfioctl: ParsableCommand {
     /// Exit statuses: doctor uses 0/1/2 for its verdict, so vfioctl's own failures exit 3; usage errors 64.
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        let direct = hotPath(arguments)
         var command: ParsableCommand
-        do {
-            command = try direct.map { try $0.parseAsRoot(Array(arguments.dropFirst())) } ?? parseAsRoot(arguments)
-        } catch {
-            // A usage error: parse again through the full tree so the message reads `vfioctl bind ...`.
+        if let fast = fastParse(arguments) {
+            command = fast
+        } else {
             do { command = try parseAsRoot(arguments) } catch { exit(withError: error) }
         }
         do {
             try command.run()
         } catch let error as CLIError {
-            FileHandle.standardError.write(Data("vfioctl: \(error.description)\n".utf8))
-            Foundation.exit(3)
+            writeStandardError("vfioctl: \(error.description)\n")
+            Glibc.exit(3)
         } catch {
             exit(withError: error)
         }
@@ -71,5 +70,18 @@ struct CLIError: Error, CustomStringConvertible {
 enum Output {
     static func write(_ text: String) {
         print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
+    }
+}
+
+/// Messages for standard error, written whole (one write per message).
+func writeStandardError(_ text: String) {
+    var bytes = Array(text.utf8)
+    bytes.withUnsafeMutableBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let n = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+            if n <= 0 { break }
+            offset += n
+        }
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VFIOCore
 
 /// Applies and reverts `vfioctl setup` edits on a rooted tree (the real `/` or a fixture).
@@ -45,14 +46,14 @@ public struct BootConfigWriter {
         let journal = "\(Self.journalRoot)/\(stamp)"
         let dir = files.realPath(journal)
         do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw SetupError.refused(journal, "cannot create the journal: \(error.localizedDescription)")
+            throw SetupError.refused(journal, "cannot create the journal: \(error)")
         }
         var manifest = Manifest(vm: vm, created: stamp, state: "applying", entries: [])
         var created: [String] = []
         for e in edits {
-            var dir = (e.path as NSString).deletingLastPathComponent
+            var dir = HostPath.parent(e.path)
             var missing: [String] = []
-            while dir != "/" && files.kind(of: dir) == nil { missing.append(dir); dir = (dir as NSString).deletingLastPathComponent }
+            while dir != "/" && files.kind(of: dir) == nil { missing.append(dir); dir = HostPath.parent(dir) }
             for d in missing where !created.contains(d) { created.append(d) }
         }
         manifest.createdDirectories = created
@@ -71,7 +72,7 @@ public struct BootConfigWriter {
 
         for (e, entry) in zip(edits, manifest.entries) {
             let real = files.realPath(e.path)
-            do { try fm.createDirectory(atPath: (real as NSString).deletingLastPathComponent, withIntermediateDirectories: true) } catch {
+            do { try fm.createDirectory(atPath: HostPath.parent(real), withIntermediateDirectories: true) } catch {
                 throw SetupError.refused(e.path, "cannot create its directory")
             }
             try Self.writeDurably(Data(e.new.utf8), to: real, mode: entry.mode ?? 0o644)
@@ -144,9 +145,10 @@ public struct BootConfigWriter {
         guard FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: mode]) else {
             throw SetupError.refused(path, "cannot write \(tmp)")
         }
-        if let h = FileHandle(forUpdatingAtPath: tmp) {
-            try? h.synchronize()
-            try? h.close()
+        let fd = open(tmp, O_RDWR | O_CLOEXEC)
+        if fd >= 0 {
+            _ = fsync(fd)
+            _ = close(fd)
         }
         _ = chmod(tmp, mode_t(mode))
         guard rename(tmp, path) == 0 else {
@@ -156,11 +158,19 @@ public struct BootConfigWriter {
     }
 
     static func timestamp() -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd'T'HHmmss.SSS'Z'"
-        return f.string(from: Date())
+        // yyyyMMdd'T'HHmmss.SSS'Z' in UTC, from the real-time clock (no locale involved).
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var secs = ts.tv_sec
+        var tm = tm()
+        gmtime_r(&secs, &tm)
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return pad(tm.tm_year + 1900, 4) + pad(tm.tm_mon + 1, 2) + pad(tm.tm_mday, 2) + "T"
+            + pad(tm.tm_hour, 2) + pad(tm.tm_min, 2) + pad(tm.tm_sec, 2) + "."
+            + pad(Int32(ts.tv_nsec / 1_000_000), 3) + "Z"
     }
 }
 

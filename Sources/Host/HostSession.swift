@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VFIOCore
 
 /// One opened host: the root (real `/`, a tree, or an unpacked snapshot), its loaded model and pci.ids names.

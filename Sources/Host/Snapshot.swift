@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VFIOCore
 
 /// `vfioctl snapshot`: a tarball of exactly the host files vfioctl read (symlinks kept, `config` bytes included),
@@ -146,8 +147,7 @@ struct TreeCopier {
     private mutating func makeDirectory(_ hostPath: String) throws {
         guard done.insert("d" + hostPath).inserted else { return }
         let dest = staging + hostPath
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: dest, isDirectory: &isDir) { return }
+        if FileManager.default.fileExists(atPath: dest) { return }
         try FileManager.default.createDirectory(atPath: dest, withIntermediateDirectories: true)
         summary.directories += 1
     }

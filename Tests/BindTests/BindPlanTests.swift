@@ -5,13 +5,14 @@ import VFIOFixtures
 
 typealias L = LabLikeHost
 
-func load(_ k: FakeKernel) throws -> (HostModel, BindFacts) {
-    let host = try HostLoader(k.files).load(.inventory)
+/// `groupsOf`: what `vfioctl bind` loads (only the targets' groups); nil loads every device.
+func load(_ k: FakeKernel, groupsOf targets: [PCIAddress]? = nil) throws -> (HostModel, BindFacts) {
+    let host = try HostLoader(k.files).load(.inventory, groupsOf: targets)
     return (host, BindFacts.load(k.files, host: host))
 }
 
-func plan(_ k: FakeKernel, _ targets: [PCIAddress], _ options: BindOptions = BindOptions()) throws -> BindPlan {
-    let (host, facts) = try load(k)
+func plan(_ k: FakeKernel, _ targets: [PCIAddress], _ options: BindOptions = BindOptions(), wholeHost: Bool = false) throws -> BindPlan {
+    let (host, facts) = try load(k, groupsOf: wholeHost ? nil : targets)
     return try BindPlanner.plan(targets, host: host, facts: facts, options: options)
 }
 
@@ -52,6 +53,24 @@ func plan(_ k: FakeKernel, _ targets: [PCIAddress], _ options: BindOptions = Bin
         #expect(forced.allowed && forced.refusals.count == 1)
         // A display refusal is not enough to let the chipset group through.
         #expect(!(try plan(k, [L.sata], BindOptions(takeDisplay: true))).allowed)
+    }
+
+    /// bind reads only the targets' groups: for every function, alone and with the display handed over, the plan
+    /// is the one the whole host gives.
+    @Test func planFromTheTargetsGroupsEqualsThePlanFromTheWholeHost() throws {
+        for tree in [L.tree(), L.tree(iommu: false)] {
+            let k = try FakeKernel(tree)
+            let all = try HostLoader(k.files).load(.inventory)
+            for d in all.devices {
+                for options in [BindOptions(), BindOptions(takeDisplay: true)] {
+                    let scoped = try plan(k, [d.address], options), whole = try plan(k, [d.address], options, wholeHost: true)
+                    #expect(scoped.steps == whole.steps && scoped.refusals == whole.refusals && scoped.devices == whole.devices, "\(d.address)")
+                }
+            }
+            let (host, _) = try load(k, groupsOf: [L.gpu])
+            let group = all.groupMembers(of: L.gpu).map(\.address)
+            #expect(host.devices.map(\.address) == (group.isEmpty ? [L.gpu] : group))
+        }
     }
 
     @Test func refusesWithoutIOMMUOrInterruptRemapping() throws {

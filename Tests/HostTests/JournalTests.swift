@@ -50,6 +50,27 @@ import VFIOCore
         #expect(try journal.records().isEmpty)
     }
 
+    @Test func batchAppendAfterATornLineLongerThanOneReadBlock() throws {
+        let dir = try TempDir()
+        let fs = try RootedFileSystem(root: dir.path)
+        let journal = Journal<Original>(files: fs, name: "batch")
+        try journal.append([Original(path: "/a", value: "1"), Original(path: "/b", value: "2")])
+        #expect(try journal.records().map(\.path) == ["/a", "/b"])
+        // A torn record of 10 KB: the search for the last newline crosses several 4 KiB blocks.
+        let handle = FileHandle(forWritingAtPath: fs.realPath(journal.path))!
+        handle.seekToEndOfFile()
+        handle.write(Data(("{\"path\":\"" + String(repeating: "x", count: 10_000)).utf8))
+        handle.closeFile()
+        try journal.append([Original(path: "/c", value: "3"), Original(path: "/d", value: "4")])
+        #expect(try journal.records().map(\.path) == ["/a", "/b", "/c", "/d"])
+        // A journal holding only a torn line is cut to nothing before the append.
+        let only = Journal<Original>(files: fs, name: "torn-only")
+        try dir.write("run/vfioctl/torn-only.journal", String(repeating: "y", count: 5_000))
+        try only.append(Original(path: "/e", value: "5"))
+        #expect(try only.records().map(\.path) == ["/e"])
+        #expect(try fs.readBytes(only.path).last == 0x0A && fs.readBytes(only.path).count < 100)
+    }
+
     @Test func corruptJournalIsAnErrorNamingTheLine() throws {
         let dir = try TempDir()
         try dir.write("run/vfioctl/bad.journal", "garbage\n{\"path\":\"/x\",\"value\":\"1\"}\n")

@@ -34,7 +34,7 @@ public enum DisplayHandoff {
         if let drv = display.driver, let module = facts.driverModules[drv] {
             // Unload only when every device the driver holds is being handed over: another GPU on the same
             // driver keeps it loaded, and our device is then simply unbound like any other.
-            let holds = host.devices.filter { $0.driver == drv }.map(\.address)
+            let holds = facts.driverDevices[drv] ?? host.devices.filter { $0.driver == drv }.map(\.address)
             if holds.allSatisfy(devices.contains) {
                 steps.append(HandoffStep(record: record("module-unload", path: nil, value: nil, original: module),
                                          action: .run(["modprobe", "-r", module]),

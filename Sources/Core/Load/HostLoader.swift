@@ -27,14 +27,25 @@ public struct HostLoader: Sendable {
 
     public static let pciDevicesDir = "/sys/bus/pci/devices"
 
-    public func load(_ scope: LoadScope = .all) throws(HostLoadError) -> HostModel {
+    /// `groupsOf`: read only these functions and the other members of their IOMMU groups (a bind needs no
+    /// more); the IOMMU facts stay whole. Addresses that do not exist are left out, for the caller to report.
+    public func load(_ scope: LoadScope = .all, groupsOf targets: [PCIAddress]? = nil) throws(HostLoadError) -> HostModel {
         guard files.kind(of: "/sys") == .directory, files.kind(of: "/proc") == .directory else {
             throw HostLoadError(description: "the host root has no sys/ and proc/ directories; is it a host tree or a vfioctl snapshot?")
         }
         var host = HostModel()
         var problems = Problems()
-        host.devices = loadDevices(scope, &problems)
-        host.iommu = IOMMULoader(files: files).load(devices: host.devices, problems: &problems)
+        host.iommu = IOMMULoader(files: files).load(problems: &problems)
+        var only: Set<PCIAddress>?
+        if let targets {
+            var wanted = Set<PCIAddress>()
+            for a in targets where files.kind(of: HostPath.join(Self.pciDevicesDir, a.description)) != nil {
+                wanted.insert(a)
+                if let group = host.iommu.groups.first(where: { $0.devices.contains(a) }) { wanted.formUnion(group.devices) }
+            }
+            only = wanted
+        }
+        host.devices = loadDevices(scope, only: only, &problems)
         host.cmdline = KernelCommandLine(text("/proc/cmdline", &problems) ?? "")
         (host.irqs, host.defaultIRQAffinity) = loadIRQs(affinities: scope.contains(.system), &problems)
         if scope.contains(.system) {
@@ -67,13 +78,14 @@ public struct HostLoader: Sendable {
 
     // MARK: PCI
 
-    private func loadDevices(_ scope: LoadScope, _ problems: inout Problems) -> [PCIDevice] {
+    private func loadDevices(_ scope: LoadScope, only: Set<PCIAddress>?, _ problems: inout Problems) -> [PCIDevice] {
         guard files.kind(of: Self.pciDevicesDir) == .directory else {
             problems.add(Self.pciDevicesDir, "missing: the host shows no PCI bus")
             return []
         }
         var devices: [PCIDevice] = []
-        for name in list(Self.pciDevicesDir, &problems) {
+        let names = only.map { $0.map(\.description) } ?? list(Self.pciDevicesDir, &problems)
+        for name in names {
             guard let address = PCIAddress(name) else {
                 problems.add(HostPath.join(Self.pciDevicesDir, name), "not a PCI address")
                 continue

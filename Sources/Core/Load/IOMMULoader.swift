@@ -3,7 +3,7 @@ struct IOMMULoader {
     let files: any HostFileReader
     static let groupsDir = "/sys/kernel/iommu_groups"
 
-    func load(devices: [PCIDevice], problems: inout Problems) -> IOMMUState {
+    func load(problems: inout Problems) -> IOMMUState {
         let loader = HostLoader(files)
         var state = IOMMUState()
         for name in loader.list(Self.groupsDir, &problems) {

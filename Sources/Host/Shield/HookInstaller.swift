@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VFIOCore
 
 /// Installs the libvirt hook: creates `qemu.d/` when needed, writes the script to a temporary file and renames it
@@ -33,7 +34,7 @@ public struct HookInstaller: Sendable {
         } catch let e as ShieldError {
             throw e
         } catch {
-            throw ShieldError("\(path): cannot write the hook: \(error.localizedDescription)")
+            throw ShieldError("\(path): cannot write the hook: \(error)")
         }
         return existing == nil ? .installed : .updated
     }

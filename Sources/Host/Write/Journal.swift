@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import VFIOCore
 
 /// An append-only journal of one kind of runtime change under `/run/vfioctl/NAME.journal` (one JSON record per
@@ -20,44 +21,70 @@ public struct Journal<Record: Codable & Sendable>: Sendable {
 
     /// Appends one record durably (write + fsync of the file, and of the directory when the file is new).
     public func append(_ record: Record) throws(HostWriteError) {
+        try append([record])
+    }
+
+    /// Appends records with one write and one fsync: all of them are durable before any host write they
+    /// describe starts. A plan that knows every original value up front journals them in one go.
+    public func append(_ records: [Record]) throws(HostWriteError) {
+        guard !records.isEmpty else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        guard var line = try? encoder.encode(record) else {
-            throw HostWriteError(path: path, value: "\(record)", errno: EINVAL, detail: "cannot encode the journal record")
+        var bytes: [UInt8] = []
+        for record in records {
+            guard let line = try? encoder.encode(record) else {
+                throw HostWriteError(path: path, value: "\(record)", errno: EINVAL, detail: "cannot encode the journal record")
+            }
+            bytes += line
+            bytes.append(0x0A)
         }
-        line.append(0x0A)
-        do {
-            try FileManager.default.createDirectory(atPath: files.realPath(Self.directory), withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw HostWriteError(path: Self.directory, value: "", errno: EIO, detail: "cannot create the journal directory: \(error)")
+        let real = files.realPath(path)
+        var fd = open(real, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if fd < 0 && errno == ENOENT {
+            do {
+                try FileManager.default.createDirectory(atPath: files.realPath(Self.directory), withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw HostWriteError(path: Self.directory, value: "", errno: EIO, detail: "cannot create the journal directory: \(error)")
+            }
+            fd = open(real, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         }
-        let fd = open(files.realPath(path), O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw HostWriteError(path: path, value: "", errno: errno) }
         defer { close(fd) }
         // A torn last line (a crash during an earlier append) is cut off first: left in place, this record would
         // follow it on the same line and the journal would no longer parse. Its host write never started.
-        let end = try Self.endOfLastCompleteRecord(fd, path: path)
-        guard ftruncate(fd, end) == 0, lseek(fd, end, SEEK_SET) == end else {
-            throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot cut the torn last line of the journal")
+        let size = lseek(fd, 0, SEEK_END)
+        let end = try Self.endOfLastCompleteRecord(fd, size: size, path: path)
+        if end != size {
+            guard ftruncate(fd, end) == 0, lseek(fd, end, SEEK_SET) == end else {
+                throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot cut the torn last line of the journal")
+            }
         }
-        // SAFETY: writes the encoded bytes from `line`'s storage, which outlives the call.
-        let n = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard n == line.count else { throw HostWriteError(path: path, value: "", errno: n < 0 ? errno : EIO, detail: "journal append failed") }
+        var written = 0
+        while written < bytes.count {
+            // SAFETY: writes from `bytes`' storage, which outlives the call.
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            guard n > 0 else { throw HostWriteError(path: path, value: "", errno: n < 0 ? errno : EIO, detail: "journal append failed") }
+            written += n
+        }
         guard fsync(fd) == 0 else { throw HostWriteError(path: path, value: "", errno: errno, detail: "journal fsync failed") }
     }
 
-    /// Offset just past the last newline (0 for an empty file or one with no complete line).
-    private static func endOfLastCompleteRecord(_ fd: Int32, path: String) throws(HostWriteError) -> off_t {
-        var end = lseek(fd, 0, SEEK_END)
-        var byte: UInt8 = 0
+    /// Offset just past the last newline (0 for an empty file or one with no complete line), read backwards in
+    /// blocks: an intact journal ends with a newline and costs one read.
+    private static func endOfLastCompleteRecord(_ fd: Int32, size: off_t, path: String) throws(HostWriteError) -> off_t {
+        var end = size
+        var block = [UInt8](repeating: 0, count: 4096)
         while end > 0 {
-            // SAFETY: reads one byte into a local.
-            guard pread(fd, &byte, 1, end - 1) == 1 else { throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot read the journal") }
-            if byte == 0x0A { break }
-            end -= 1
+            let start = max(0, end - off_t(block.count))
+            let want = Int(end - start)
+            // SAFETY: reads at most `block.count` bytes into `block`.
+            let n = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, start) }
+            guard n == want else { throw HostWriteError(path: path, value: "", errno: n < 0 ? errno : EIO, detail: "cannot read the journal") }
+            if let i = block[0..<want].lastIndex(of: 0x0A) { return start + off_t(i) + 1 }
+            end = start
         }
-        return end
+        return 0
     }
 
     /// Every complete record, oldest first. A torn last line (a crash during `append`) is ignored: the write it

@@ -1,0 +1,115 @@
+/// The commands the libvirt hook runs at every VM start and stop (`bind`, `restore`, `shield`, `unshield`) parse
+/// their plain forms here, without ArgumentParser: building its parser (reflection over every property wrapper)
+/// costs more than a whole bind's sysfs work on a slow machine. Only the forms ArgumentParser would read the same
+/// way are accepted: long options by their declared names (`--opt value` or `--opt=value`), flags, positional
+/// arguments. Anything else (help, short options, `--`, an unknown or repeated option, a missing value, a bad
+/// number) returns nil, and the arguments go through ArgumentParser, which prints its usage errors.
+/// CLITests check that both parsers agree.
+struct FastArguments {
+    var flags: Set<String> = []
+    var options: [String: String] = [:]
+    var lists: [String: [String]] = [:]
+    var positionals: [String] = []
+
+    /// `flags`, `options` (one value) and `lists` (values up to the next option) are long names with their dashes.
+    init?(_ arguments: [String], flags knownFlags: Set<String>, options knownOptions: Set<String> = [],
+          lists knownLists: Set<String> = []) {
+        var i = 0
+        while i < arguments.count {
+            let arg = arguments[i]
+            i += 1
+            guard arg.hasPrefix("-") else {
+                positionals.append(arg)
+                continue
+            }
+            guard arg.hasPrefix("--"), arg != "--" else { return nil }
+            let parts = arg.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(parts[0])
+            let inline = parts.count == 2 ? String(parts[1]) : nil
+            if knownFlags.contains(name) {
+                guard inline == nil, flags.insert(name).inserted else { return nil }
+            } else if knownOptions.contains(name) {
+                guard options[name] == nil else { return nil }
+                if let inline {
+                    options[name] = inline
+                } else {
+                    guard i < arguments.count, !arguments[i].hasPrefix("-") else { return nil }
+                    options[name] = arguments[i]
+                    i += 1
+                }
+            } else if knownLists.contains(name) {
+                guard lists[name] == nil else { return nil }
+                var values: [String] = inline.map { [$0] } ?? []
+                while inline == nil, i < arguments.count, !arguments[i].hasPrefix("-") {
+                    values.append(arguments[i])
+                    i += 1
+                }
+                guard !values.isEmpty else { return nil }
+                lists[name] = values
+            } else {
+                return nil
+            }
+        }
+    }
+
+    var root: RootOptions {
+        var r = RootOptions()
+        r.root = options["--root"] ?? "/"
+        return r
+    }
+}
+
+extension Bind {
+    static func fastParse(_ arguments: [String]) -> Bind? {
+        guard let a = FastArguments(arguments, flags: ["--dry-run", "--force", "--take-display"], options: ["--root"]),
+              !a.positionals.isEmpty else { return nil }
+        var c = Bind()
+        c.root = a.root
+        c.addresses = a.positionals
+        c.dryRun = a.flags.contains("--dry-run")
+        c.force = a.flags.contains("--force")
+        c.takeDisplay = a.flags.contains("--take-display")
+        return c
+    }
+}
+
+extension Restore {
+    static func fastParse(_ arguments: [String]) -> Restore? {
+        guard let a = FastArguments(arguments, flags: ["--dry-run"], options: ["--root"]) else { return nil }
+        var c = Restore()
+        c.root = a.root
+        c.addresses = a.positionals
+        c.dryRun = a.flags.contains("--dry-run")
+        return c
+    }
+}
+
+extension Shield {
+    static func fastParse(_ arguments: [String]) -> Shield? {
+        guard let a = FastArguments(arguments, flags: ["--dry-run", "--status"], options: ["--root", "--cpus", "--spec"],
+                                    lists: ["--move"]),
+              a.positionals.isEmpty else { return nil }
+        var pids: [Int] = []
+        for text in a.lists["--move"] ?? [] {
+            guard let pid = Int(text) else { return nil }
+            pids.append(pid)
+        }
+        var c = Shield()
+        c.root = a.root
+        c.cpus = a.options["--cpus"]
+        c.spec = a.options["--spec"]
+        c.dryRun = a.flags.contains("--dry-run")
+        c.move = pids
+        c.status = a.flags.contains("--status")
+        return c
+    }
+}
+
+extension Unshield {
+    static func fastParse(_ arguments: [String]) -> Unshield? {
+        guard let a = FastArguments(arguments, flags: [], options: ["--root"]), a.positionals.isEmpty else { return nil }
+        var c = Unshield()
+        c.root = a.root
+        return c
+    }
+}
