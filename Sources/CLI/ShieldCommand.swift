@@ -25,7 +25,8 @@ struct Shield: ParsableCommand {
     func run() throws {
         let session = try root.open()
         let files = session.files
-        let executor = ShieldExecutor(files: files, writer: RootedHostWriter(files: files), kernel: LiveShieldKernel(files: files))
+        var executor = ShieldExecutor(files: files, writer: RootedHostWriter(files: files), kernel: LiveShieldKernel(files: files))
+        executor.crashAfterChanges = Bind.environment("VFIOCTL_CRASH_AFTER_WRITES").flatMap(Int.init)
         do {
             if status {
                 let state = try ShieldLoader(files).load()
@@ -34,15 +35,14 @@ struct Shield: ParsableCommand {
             }
             if !move.isEmpty {
                 guard cpus == nil, spec == nil else { throw CLIError("--move takes only PIDs; shield --cpus first") }
-                let state = try ShieldLoader(files).load()
-                let out = try executor.move(move, hierarchy: state.hierarchy)
+                let out = try executor.move(move, hierarchy: try ShieldLoader(files).hierarchy())
                 print("moved \(out.changed) of \(move.count) process\(move.count == 1 ? "" : "es") to the VM side")
                 for r in out.refused { print("  could not move \(r.subject): \(r.reason)") }
                 if !out.refused.isEmpty { throw ExitCode(1) }
                 return
             }
             let list = try vmCPUs()
-            let state = try ShieldLoader(files).load()
+            let state = try ShieldLoader(files).load(forStatus: false)
             let plan = try ShieldPlanner.plan(state, vmCPUs: list)
             if dryRun {
                 Output.write(plan.dryRunText())

@@ -56,18 +56,21 @@ import VFIOCore
         #expect(host.snapshot() == before)
     }
 
-    /// A crash (kill -9) after any step leaves a journal prefix; unshield must still restore everything it names.
-    @Test func crashAfterAnyStepRestoresExactly() throws {
-        let probe = try setUp()
-        let count = try ShieldPlanner.plan(try ShieldLoader(probe.0.files).load(), vmCPUs: CPUSet([1, 2, 3])).steps.count
-        for k in 0...count {
-            let (host, _, executor) = try setUp()
+    /// A crash (kill -9) after any change: the journal holds every original of the plan (written before the first
+    /// change), only some changes happened; unshield must restore exactly.
+    @Test(arguments: [false, true]) func crashAfterAnyChangeRestoresExactly(v1: Bool) throws {
+        let probe = try setUp(v1: v1)
+        let total = try probe.2.apply(try ShieldPlanner.plan(try ShieldLoader(probe.0.files).load(forStatus: false), vmCPUs: CPUSet([1, 2, 3]))).changed
+        #expect(total > 5)
+        for k in 0...total {
+            var (host, _, executor) = try setUp(v1: v1)
             let before = host.snapshot()
-            var plan = try ShieldPlanner.plan(try ShieldLoader(host.files).load(), vmCPUs: CPUSet([1, 2, 3]))
-            plan.steps = Array(plan.steps.prefix(k))
-            _ = try executor.apply(plan)
+            let plan = try ShieldPlanner.plan(try ShieldLoader(host.files).load(forStatus: false), vmCPUs: CPUSet([1, 2, 3]))
+            executor.stopAfterChanges = k
+            #expect(try executor.apply(plan).changed == k)
+            #expect(try executor.records().count == ShieldExecutor.originals(plan).count + 1, "every original journaled first")
             _ = try executor.restore()
-            #expect(host.snapshot() == before, "crash after step \(k)")
+            #expect(host.snapshot() == before, "crash after change \(k)")
         }
     }
 

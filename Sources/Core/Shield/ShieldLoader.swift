@@ -17,17 +17,16 @@ public struct ShieldLoader: Sendable {
     public static let writebackMask = "/sys/bus/workqueue/devices/writeback/cpumask"
     public static let defaultSMPAffinity = "/proc/irq/default_smp_affinity"
 
-    public func load() throws(ShieldError) -> ShieldHostState {
+    /// `forStatus`: every detail `shield --status` reports. A plan needs less, and reading it costs a file per
+    /// task: the cpuset cgroup only of user tasks (kernel threads are moved by affinity), `Cpus_allowed_list` only of
+    /// kernel threads (user tasks move with their cgroup), no effective IRQ affinities.
+    public func load(forStatus: Bool = true) throws(ShieldError) -> ShieldHostState {
         var state = ShieldHostState()
         guard let online = try? files.readText("/sys/devices/system/cpu/online"), let set = CPUSet(list: online) else {
             throw ShieldError("/sys/devices/system/cpu/online: unreadable; is this a Linux host root?")
         }
         state.online = set
-        let mounts = (try? files.readText("/proc/mounts")) ?? ""
-        guard let hierarchy = Self.cpusetHierarchy(mounts: mounts, controllers: { (try? self.files.readText($0 + "/cgroup.controllers")) ?? "" })
-        else {
-            throw ShieldError("/proc/mounts: no cpuset controller (neither a cgroup v1 cpuset mount nor cgroup2 with cpuset in cgroup.controllers)")
-        }
+        let hierarchy = try self.hierarchy()
         state.hierarchy = hierarchy
         let mount = hierarchy.mount
         switch hierarchy {
@@ -37,13 +36,23 @@ public struct ShieldLoader: Sendable {
             state.rootMems = (try? files.readText(mount + "/" + hierarchy.memsFile)) ?? ""
         }
         state.cgroups = walk(mount, hierarchy: hierarchy, depth: 1, maxDepth: hierarchy.isV1 ? 64 : 1)
-        state.tasks = loadTasks(hierarchy)
-        state.irqs = loadIRQs()
+        state.tasks = loadTasks(hierarchy, forStatus: forStatus)
+        state.irqs = loadIRQs(effective: forStatus)
         state.defaultSMPAffinity = try? files.readText(Self.defaultSMPAffinity)
         state.workqueueMask = try? files.readText(Self.workqueueMask)
         state.writebackMask = try? files.readText(Self.writebackMask)
         state.systemd = files.kind(of: "/run/systemd/system") == .directory
         return state
+    }
+
+    /// The cpuset hierarchy of this host (`/proc/mounts`).
+    public func hierarchy() throws(ShieldError) -> CpusetHierarchy {
+        let mounts = (try? files.readText("/proc/mounts")) ?? ""
+        guard let hierarchy = Self.cpusetHierarchy(mounts: mounts, controllers: { (try? self.files.readText($0 + "/cgroup.controllers")) ?? "" })
+        else {
+            throw ShieldError("/proc/mounts: no cpuset controller (neither a cgroup v1 cpuset mount nor cgroup2 with cpuset in cgroup.controllers)")
+        }
+        return hierarchy
     }
 
     /// The cpuset hierarchy: a v1 mount with the cpuset option wins (the controller is bound to it), else a cgroup2
@@ -90,14 +99,18 @@ public struct ShieldLoader: Sendable {
         return out
     }
 
-    func loadTasks(_ hierarchy: CpusetHierarchy) -> [ProcTask] {
+    func loadTasks(_ hierarchy: CpusetHierarchy, forStatus: Bool) -> [ProcTask] {
         var tasks: [ProcTask] = []
         for name in (try? files.listDirectory("/proc")) ?? [] {
             guard let pid = Int(name) else { continue }
             // A task that exits while we read is simply gone.
             guard let stat = try? files.readText("/proc/\(pid)/stat"), var task = Self.parseStat(stat) else { continue }
-            if let status = try? files.readText("/proc/\(pid)/status") { task.allowed = Self.allowedCPUs(status: status) }
-            if let cgroup = try? files.readText("/proc/\(pid)/cgroup") { task.cgroup = Self.cpusetCgroup(cgroup, v1: hierarchy.isV1) }
+            if forStatus || task.isKernelThread, let status = try? files.readText("/proc/\(pid)/status") {
+                task.allowed = Self.allowedCPUs(status: status)
+            }
+            if forStatus || !task.isKernelThread, let cgroup = try? files.readText("/proc/\(pid)/cgroup") {
+                task.cgroup = Self.cpusetCgroup(cgroup, v1: hierarchy.isV1)
+            }
             tasks.append(task)
         }
         return tasks.sorted { $0.pid < $1.pid }
@@ -131,7 +144,7 @@ public struct ShieldLoader: Sendable {
         return nil
     }
 
-    func loadIRQs() -> [IRQAffinity] {
+    func loadIRQs(effective withEffective: Bool) -> [IRQAffinity] {
         var actions: [Int: String] = [:]
         if let table = try? files.readText("/proc/interrupts"), let rows = try? ProcParsers.interrupts(table) {
             for row in rows { if let n = row.number { actions[n] = row.actions } }
@@ -139,7 +152,7 @@ public struct ShieldLoader: Sendable {
         var out: [IRQAffinity] = []
         for name in (try? files.listDirectory("/proc/irq")) ?? [] {
             guard let n = Int(name), let list = try? files.readText("/proc/irq/\(n)/smp_affinity_list") else { continue }
-            let effective = (try? files.readText("/proc/irq/\(n)/effective_affinity_list")).flatMap { CPUSet(list: $0) }
+            let effective = withEffective ? (try? files.readText("/proc/irq/\(n)/effective_affinity_list")).flatMap { CPUSet(list: $0) } : nil
             out.append(IRQAffinity(number: n, affinity: list, effective: effective, actions: actions[n] ?? ""))
         }
         return out.sorted { $0.number < $1.number }

@@ -31,61 +31,97 @@ public struct ShieldExecutor: Sendable {
     }
 
     private func append(_ r: ShieldRecord) throws(ShieldError) {
-        do { try journal.append(r) } catch { throw ShieldError("journal: \(error.description)") }
+        try append([r])
     }
 
+    private func append(_ rs: [ShieldRecord]) throws(ShieldError) {
+        do { try journal.append(rs) } catch { throw ShieldError("journal: \(error.description)") }
+    }
+
+    /// Test hook (`VFIOCTL_CRASH_AFTER_WRITES`): SIGKILL ourselves after this many changes, to prove that
+    /// `unshield` recovers from a crash half-way.
+    public var crashAfterChanges: Int?
+    /// Unit tests' crash: stop after this many changes, journaling nothing more (as `kill -9` would).
+    var stopAfterChanges: Int?
+
+    /// The journal records of a plan: every original value its steps may overwrite.
+    static func originals(_ plan: ShieldPlan) -> [ShieldRecord] {
+        plan.steps.compactMap { step -> ShieldRecord? in
+            switch step {
+            case .enableController(let file, let c): .controller(subtreeControl: file, name: c)
+            case .createCgroup(let path, let parent): .cgroup(path: path, parent: parent)
+            case .write(let path, _, let original): original.map { .attribute(path: path, original: $0) }
+            case .systemdAllowedCPUs(let unit, let file, _, let original): .systemd(unit: unit, cpusFile: file, original: original)
+            case .moveTasks: nil
+            case .setAffinity(let t, _, let original): .affinity(pid: t.pid, startTime: t.startTime, original: original.description)
+            }
+        }
+    }
+
+    /// Journals every original of the plan in one durable append, then changes the host step by step. After a
+    /// crash at any point the journal holds the originals of everything that may have changed; restoring a value
+    /// that never changed is a no-op (an unchanged attribute is skipped, a cgroup never made is absent).
     public func apply(_ plan: ShieldPlan) throws(ShieldError) -> Outcome {
         let existing = try records()
+        var first: [ShieldRecord] = []
         if let begin = existing.first(where: { if case .begin = $0 { true } else { false } }) {
             if case .begin(let cpus, _, _, _) = begin, CPUSet(list: cpus) != plan.vmCPUs {
                 throw ShieldError("already shielded for CPUs \(cpus) (\(journal.path)); run vfioctl unshield first")
             }
         } else {
-            try append(plan.beginRecord)
+            first.append(plan.beginRecord)
         }
+        try append(first + Self.originals(plan))
         var out = Outcome()
-        func refuse(_ e: HostWriteError) throws(ShieldError) {
+        var refusals: [ShieldRecord] = []
+        var stopped = false
+        func changed() {
+            out.changed += 1
+            if let limit = crashAfterChanges, out.changed >= limit { kill(getpid(), SIGKILL) }
+            if let limit = stopAfterChanges, out.changed >= limit { stopped = true }
+        }
+        func refuse(_ e: HostWriteError) {
             let reason = e.detail ?? HostWriteError.errnoName(e.errno) + (e.errno == EIO && e.path.hasPrefix("/proc/irq/") ? " (managed IRQ: the kernel keeps it)" : "")
             out.refused.append(ShieldNote(subject: e.path, reason: "\(e.value): \(reason)"))
-            try append(.refused(what: e.path, value: e.value, reason: reason))
+            refusals.append(.refused(what: e.path, value: e.value, reason: reason))
         }
-        for step in plan.steps {
+        if stopAfterChanges == 0 { return out }
+        for step in plan.steps where !stopped {
             switch step {
             case .enableController(let file, let c):
-                try append(.controller(subtreeControl: file, name: c))
-                do { try writer.write(file, "+" + c); out.changed += 1 } catch { try refuse(error) }
-            case .createCgroup(let path, let parent):
-                try append(.cgroup(path: path, parent: parent))
-                do { try kernel.makeCgroup(path); out.changed += 1 } catch { try refuse(error) }
-            case .write(let path, let value, let original):
-                if let original { try append(.attribute(path: path, original: original)) }
+                do { try writer.write(file, "+" + c); changed() } catch { refuse(error) }
+            case .createCgroup(let path, _):
+                do { try kernel.makeCgroup(path); changed() } catch { refuse(error) }
+            case .write(let path, let value, _):
                 do {
                     try writer.write(path, value)
                     try verify(path, value)
-                    out.changed += 1
-                } catch { try refuse(error) }
-            case .systemdAllowedCPUs(let unit, let file, let value, let original):
-                try append(.systemd(unit: unit, cpusFile: file, original: original))
+                    changed()
+                } catch { refuse(error) }
+            case .systemdAllowedCPUs(let unit, let file, let value, _):
                 do {
                     do { try kernel.setAllowedCPUs(unit: unit, value) } catch { try writer.write(file, value) }
                     try verify(file, value)
-                    out.changed += 1
-                } catch { try refuse(error) }
+                    changed()
+                } catch { refuse(error) }
             case .moveTasks(let tasks, let to):
-                for t in tasks {
-                    do { try writer.write(to + "/cgroup.procs", String(t.pid)); out.changed += 1 } catch {
+                for t in tasks where !stopped {
+                    do { try writer.write(to + "/cgroup.procs", String(t.pid)); changed() } catch {
                         if error.errno == ESRCH { continue }  // exited meanwhile
-                        try refuse(HostWriteError(path: to + "/cgroup.procs", value: "\(t.pid) (\(t.comm))", errno: error.errno, detail: error.detail))
+                        refuse(HostWriteError(path: to + "/cgroup.procs", value: "\(t.pid) (\(t.comm))", errno: error.errno, detail: error.detail))
                     }
                 }
-            case .setAffinity(let t, let cpus, let original):
-                try append(.affinity(pid: t.pid, startTime: t.startTime, original: original.description))
-                do { try kernel.setAffinity(pid: t.pid, cpus); out.changed += 1 } catch {
+            case .setAffinity(let t, let cpus, _):
+                do { try kernel.setAffinity(pid: t.pid, cpus); changed() } catch {
                     if error.errno == ESRCH { continue }
-                    try refuse(HostWriteError(path: "\(error.path) \(t.comm)", value: error.value, errno: error.errno, detail: error.detail))
+                    refuse(HostWriteError(path: "\(error.path) \(t.comm)", value: error.value, errno: error.errno, detail: error.detail))
                 }
             }
         }
+        if stopped { return out }
+        // What the kernel refused never changed; recorded for `shield --status` and so that unshield does not
+        // retry it (a managed IRQ refuses its original too).
+        try append(refusals)
         return out
     }
 
