@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VFIOCore
+@testable import VFIOHost
 
 @Suite struct PCIIDsExcerptTests {
     static let ids = """
@@ -93,6 +94,36 @@ import Testing
             #expect(part.deviceName(v, d) != nil)
         }
         #expect(part.subsystems.allSatisfy { full.subsystems[$0.key] == $0.value })
+    }
+}
+
+@Suite struct PCIIDsSeekTests {
+    /// bind's names come from a bisection to each vendor's block: the same names as the whole file gives, for
+    /// the first and last vendors, vendors without devices, ids pci.ids does not have; reading a small part
+    /// (the whole file is 1.36 MB).
+    @Test func namesAfterSeekingEqualTheFullParse() throws {
+        guard let text = try? String(contentsOfFile: "/usr/share/misc/pci.ids", encoding: .utf8) else { return }
+        let bytes = Array(text.utf8)
+        let full = PCIIDDatabase(bytes: bytes)
+        var read = 0
+        func reader(_ offset: Int, _ count: Int) -> [UInt8] {
+            guard offset < bytes.count else { return [] }
+            let block = Array(bytes[offset..<min(bytes.count, offset + count)])
+            read += block.count
+            return block
+        }
+        let vendors = full.vendors.keys.sorted()
+        let picks = [vendors.first!, vendors.last!, 0x1b36, 0x8086, 0x10de, 0x1002, 0x0000, 0xfffe] + vendors.enumerated().filter { $0.offset % 97 == 0 }.map(\.element)
+        for v in picks {
+            let devices = full.devices.keys.filter { $0 >> 16 == UInt32(v) }.sorted().prefix(2).map { UInt16($0 & 0xffff) }
+            let ids = (devices.isEmpty ? [0x1234] : devices).map { (vendor: v, device: $0) }
+            read = 0
+            let db = try BindNames.excerpt(ids) { body throws(FileReadError) in body(reader) }
+            #expect(db.vendorName(v) == full.vendorName(v), "vendor \(hex(v, width: 4))")
+            for (_, d) in ids { #expect(db.deviceName(v, d) == full.deviceName(v, d), "\(hex(v, width: 4)):\(hex(d, width: 4))") }
+            // Past a very long device list (Intel's 370 kB) the bisection may not see vendor lines and scans it.
+            #expect(read < (v > 0x8086 || (v > 0x10de && v < 0x1200) ? 520_000 : 200_000), "vendor \(hex(v, width: 4)): read \(read) of \(bytes.count) bytes")
+        }
     }
 }
 

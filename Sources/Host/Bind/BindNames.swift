@@ -25,20 +25,32 @@ public enum BindNames {
         return nil
     }
 
-    /// Feeds the file to an excerpt chunk by chunk until it is complete or the file ends.
+    /// For each vendor asked for: bisect to its block (pci.ids is sorted by vendor, which the excerpt relies on
+    /// too: it stops at the first vendor after the one asked for), then feed the lines from there to an excerpt
+    /// chunk by chunk until it is complete.
     static func excerpt(_ ids: [(vendor: UInt16, device: UInt16)],
                         _ open: ((_ read: (Int, Int) -> [UInt8]) -> Void) throws(FileReadError) -> Void) throws(FileReadError) -> PCIIDDatabase {
-        var ex = PCIIDsExcerpt(ids)
+        let vendors = Set(ids.map(\.vendor))
+        var bytes: [UInt8] = []
         try open { read in
-            var offset = 0
-            while !ex.isComplete {
-                let block = read(offset, chunk)
-                if block.isEmpty { break }
-                ex.feed(block)
-                offset += block.count
+            for vendor in vendors.sorted() {
+                let wanted = ids.filter { $0.vendor == vendor }
+                bytes += scan(wanted, from: PCIIDsExcerpt.seek(vendor: vendor, read: read), read).bytes
             }
         }
+        return PCIIDDatabase(bytes: bytes, vendorsOfInterest: vendors)
+    }
+
+    static func scan(_ ids: [(vendor: UInt16, device: UInt16)], from start: Int, _ read: (Int, Int) -> [UInt8]) -> PCIIDsExcerpt {
+        var ex = PCIIDsExcerpt(ids)
+        var offset = start
+        while !ex.isComplete {
+            let block = read(offset, chunk)
+            if block.isEmpty { break }
+            ex.feed(block)
+            offset += block.count
+        }
         ex.finish()
-        return ex.database
+        return ex
     }
 }
