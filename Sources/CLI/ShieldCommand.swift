@@ -42,7 +42,7 @@ struct Shield: ParsableCommand {
                 return
             }
             let list = try vmCPUs()
-            let state = try ShieldLoader(files).load(forStatus: false)
+            let state = try ShieldLoader(files, affinity: LiveShieldKernel(files: files).affinityReader).load(forStatus: false)
             let plan = try ShieldPlanner.plan(state, vmCPUs: list)
             if dryRun {
                 Output.write(plan.dryRunText())

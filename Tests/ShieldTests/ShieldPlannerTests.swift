@@ -1,5 +1,7 @@
 import Testing
+import Glibc
 import VFIOCore
+import VFIOHost
 
 @Suite struct ShieldPlannerTests {
     @Test func masksAreKernelHexWords() {
@@ -87,5 +89,21 @@ import VFIOCore
         #expect(throws: ShieldError.self) { try ShieldPlanner.plan(state, vmCPUs: CPUSet([0, 1, 2, 3])) }
         #expect(throws: ShieldError.self) { try ShieldPlanner.plan(state, vmCPUs: CPUSet([7])) }
         #expect(throws: ShieldError.self) { try ShieldPlanner.plan(state, vmCPUs: .empty) }
+    }
+}
+
+@Suite struct LiveAffinityTests {
+    /// On the real root the loader asks sched_getaffinity; it must agree with /proc/PID/status (read-only: nothing
+    /// on this machine changes). On a tree root there is no kernel to ask.
+    @Test func schedGetaffinityAgreesWithProcStatus() throws {
+        let real = try RootedFileSystem(root: "/")
+        let reader = try #require(LiveShieldKernel(files: real).affinityReader)
+        for pid in [Int(getpid()), 1] {
+            let status = try real.readText("/proc/\(pid)/status")
+            #expect(reader(pid) == ShieldLoader.allowedCPUs(status: status), "pid \(pid)")
+        }
+        #expect(reader(Int(Int32.max)) == nil)
+        let tree = try FakeHost.standard(v1: false, systemd: false, machineSlice: false)
+        #expect(LiveShieldKernel(files: tree.files).affinityReader == nil)
     }
 }

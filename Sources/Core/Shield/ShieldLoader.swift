@@ -9,8 +9,13 @@ public struct ShieldError: Error, Sendable, CustomStringConvertible, Equatable {
 public struct ShieldLoader: Sendable {
     public let files: any HostFileReader
 
-    public init(_ files: any HostFileReader) {
+    /// The allowed CPUs of a task when the caller can ask the kernel directly (`sched_getaffinity`); otherwise, and
+    /// on trees and snapshots, `Cpus_allowed_list` of `/proc/PID/status`.
+    public let affinity: (@Sendable (Int) -> CPUSet?)?
+
+    public init(_ files: any HostFileReader, affinity: (@Sendable (Int) -> CPUSet?)? = nil) {
         self.files = files
+        self.affinity = affinity
     }
 
     public static let workqueueMask = "/sys/devices/virtual/workqueue/cpumask"
@@ -105,8 +110,12 @@ public struct ShieldLoader: Sendable {
             guard let pid = Int(name) else { continue }
             // A task that exits while we read is simply gone.
             guard let stat = try? files.readText("/proc/\(pid)/stat"), var task = Self.parseStat(stat) else { continue }
-            if forStatus || task.isKernelThread, let status = try? files.readText("/proc/\(pid)/status") {
-                task.allowed = Self.allowedCPUs(status: status)
+            if forStatus || task.isKernelThread {
+                if let affinity {
+                    task.allowed = affinity(pid)
+                } else if let status = try? files.readText("/proc/\(pid)/status") {
+                    task.allowed = Self.allowedCPUs(status: status)
+                }
             }
             if forStatus || !task.isKernelThread, let cgroup = try? files.readText("/proc/\(pid)/cgroup") {
                 task.cgroup = Self.cpusetCgroup(cgroup, v1: hierarchy.isV1)

@@ -8,6 +8,9 @@ import Glibc
 @_silgen_name("sched_setaffinity")
 private func c_sched_setaffinity(_ pid: Int32, _ size: Int, _ mask: UnsafeRawPointer) -> Int32
 
+@_silgen_name("sched_getaffinity")
+private func c_sched_getaffinity(_ pid: Int32, _ size: Int, _ mask: UnsafeMutableRawPointer) -> Int32
+
 @_silgen_name("sched_getcpu")
 private func c_sched_getcpu() -> Int32
 
@@ -23,6 +26,20 @@ enum GNUCalls {
                 raw[cpu / 8] |= UInt8(1) << UInt8(cpu % 8)
             }
             return c_sched_setaffinity(Int32(pid), raw.count, raw.baseAddress!) == 0 ? 0 : errno
+        }
+    }
+
+    /// `sched_getaffinity(pid)`: the CPUs the task may run on, or nil (gone, or not allowed to look).
+    static func affinity(_ pid: Int) -> [Int]? {
+        var set = cpu_set_t()
+        // SAFETY: the kernel writes at most `raw.count` bytes into the local cpu_set_t.
+        return withUnsafeMutableBytes(of: &set) { raw -> [Int]? in
+            guard c_sched_getaffinity(Int32(pid), raw.count, raw.baseAddress!) >= 0 else { return nil }
+            var cpus: [Int] = []
+            for (i, byte) in raw.enumerated() where byte != 0 {
+                for bit in 0..<8 where byte & (1 << bit) != 0 { cpus.append(i * 8 + bit) }
+            }
+            return cpus
         }
     }
 

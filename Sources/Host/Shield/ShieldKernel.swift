@@ -41,6 +41,13 @@ public struct LiveShieldKernel: ShieldKernel {
         if e != 0 { throw HostWriteError(path: "/proc/\(pid) (sched_setaffinity)", value: cpus.description, errno: e) }
     }
 
+    /// A task's allowed CPUs by `sched_getaffinity`, for `ShieldLoader` on the real root: the kernel answers
+    /// without formatting the 50 lines of `/proc/PID/status` (which costs more under emulation). Nil on a tree root.
+    public var affinityReader: (@Sendable (Int) -> CPUSet?)? {
+        guard files.isRealRoot else { return nil }
+        return { pid in GNUCalls.affinity(pid).map { CPUSet($0) } }
+    }
+
     public func setAllowedCPUs(unit: String, _ value: String) throws(HostWriteError) {
         guard files.isRealRoot, let systemctl = Subprocess.find(["/usr/bin/systemctl", "/bin/systemctl"]) else {
             throw HostWriteError(path: unit, value: "AllowedCPUs=\(value)", errno: ENOENT, detail: "no systemctl")
