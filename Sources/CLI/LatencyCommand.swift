@@ -1,4 +1,5 @@
 import ArgumentParser
+import FoundationEssentials
 import VFIOCore
 import VFIOHost
 
@@ -18,14 +19,25 @@ struct Latency: ParsableCommand {
     @Option(help: ArgumentHelp("Scheduling policy of the probe: other (SCHED_OTHER, like a vCPU thread) or fifo.", valueName: "other|fifo"))
     var policy: String = "other"
     @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Let the CPU enter idle states (by default a 0 µs request on /dev/cpu_dma_latency is held while measuring, as cyclictest does without --laptop).")
+    var allowIdleStates = false
+    @Option(help: ArgumentHelp("Also write the per-microsecond histogram in cyclictest's --histfile format.", valueName: "PATH"))
+    var histfile: String?
 
     func run() throws {
         guard let p = LatencyReport.Policy(rawValue: policy) else { throw CLIError("--policy \(policy): expected other or fifo") }
         guard duration > 0, duration <= 86_400 else { throw CLIError("--duration \(duration): expected 0 < SECONDS <= 86400") }
         let files = try root.open().files
-        let probe = LatencyProbe(cpu: cpu, durationNs: UInt64(duration * 1e9), policy: p, files: files)
+        var probe = LatencyProbe(cpu: cpu, durationNs: UInt64(duration * 1e9), policy: p, files: files)
+        probe.holdIdleStates = !allowIdleStates
         let report: LatencyReport
         do { report = try probe.run() } catch { throw CLIError(error.description) }
+        if let histfile {
+            // An output file the user names, like a snapshot's: not a host setting, so not journaled.
+            guard FileManager.default.createFile(atPath: histfile, contents: Data(report.cyclictestHistfile().utf8)) else {
+                throw CLIError("--histfile \(histfile): cannot write it")
+            }
+        }
         Output.write(json ? report.json().serialized(pretty: true) : report.text())
     }
 }

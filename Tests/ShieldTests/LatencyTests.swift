@@ -39,6 +39,31 @@ import VFIOCore
         #expect(r.p50 <= r.p99 && r.p99 <= r.p999 && r.p999 <= r.max)
         #expect(r.buckets.reduce(0) { $0 + $1.count } == r.samples)
         #expect(r.text().contains("wakeup lateness"))
+        // Root here: the 0 µs PM QoS request is held (and dropped when the probe closes the device).
+        #expect(r.idleStates.hasPrefix(getuid() == 0 && access("/dev/cpu_dma_latency", W_OK) == 0 ? "held at 0 µs" : "allowed"))
         #expect(r.json().serialized().contains("\"p99.9\""))
+        // The per-microsecond histogram holds every sample, and its cyclictest-format file says so too.
+        #expect(r.microseconds.reduce(0) { $0 + $1.count } == r.samples)
+        #expect(r.microseconds.allSatisfy { $0.toNs - $0.fromNs == 1000 && $0.fromNs % 1000 == 0 })
+        let lines = r.cyclictestHistfile().split(separator: "\n")
+        let counted = lines.filter { $0.first?.isNumber == true }.map { $0.split(separator: " ") }
+        #expect(counted.reduce(0) { $0 + UInt64($1[1])! } == r.samples)
+        #expect(UInt64(counted.first![0])! == r.microseconds.first!.fromNs / 1000)
+        #expect(lines.contains("# Max Latencies: \(r.max / 1000)"))
+    }
+
+    @Test func histfileIsCyclictestsFormat() {
+        var r = LatencyReport(cpu: 1, policy: .other, periodNs: 1_000_000, durationNs: 1_000_000_000, samples: 3, p50: 52_000, p99: 1_234_000,
+                              p999: 1_234_000, max: 1_234_567, min: 51_200, buckets: [], disturbances: CPUDisturbances())
+        r.microseconds = [.init(fromNs: 51_000, toNs: 52_000, count: 2), .init(fromNs: 1_234_000, toNs: 1_235_000, count: 1)]
+        #expect(r.cyclictestHistfile() == """
+            000051 000002
+            001234 000001
+            # Total: 3
+            # Min Latencies: 51
+            # Max Latencies: 1234
+            # Histogram Overflows: 0
+
+            """)
     }
 }

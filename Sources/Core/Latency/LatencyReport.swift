@@ -25,6 +25,11 @@ public struct LatencyReport: Sendable, Equatable {
     public var max: UInt64
     public var min: UInt64
     public var buckets: [Bucket]
+    /// One-microsecond buckets holding samples (lateness rounded down to the microsecond, as cyclictest counts).
+    public var microseconds: [Bucket] = []
+    /// How CPU idle states were treated: "held at 0 µs exit latency (/dev/cpu_dma_latency)" as cyclictest does,
+    /// "allowed", or why holding them failed.
+    public var idleStates = "allowed"
     public var disturbances: CPUDisturbances
 
     public init(cpu: Int, policy: Policy, periodNs: UInt64, durationNs: UInt64, samples: UInt64, p50: UInt64, p99: UInt64,
@@ -56,6 +61,19 @@ public struct LatencyReport: Sendable, Equatable {
         return out
     }
 
+    /// The per-microsecond histogram in cyclictest's `--histfile` format ("USEC COUNT" lines, then the summary
+    /// comments), so that one script reads, merges and compares both.
+    public func cyclictestHistfile() -> String {
+        var out = ""
+        for b in microseconds {
+            let us = String(b.fromNs / 1000), n = String(b.count)
+            out += String(repeating: "0", count: Swift.max(0, 6 - us.count)) + us + " "
+                + String(repeating: "0", count: Swift.max(0, 6 - n.count)) + n + "\n"
+        }
+        out += "# Total: \(samples)\n# Min Latencies: \(min / 1000)\n# Max Latencies: \(max / 1000)\n# Histogram Overflows: 0\n"
+        return out
+    }
+
     static func us(_ ns: UInt64) -> String {
         let tenths = (ns + 50) / 100
         return "\(tenths / 10).\(tenths % 10)"
@@ -63,6 +81,7 @@ public struct LatencyReport: Sendable, Equatable {
 
     public func text() -> String {
         var out = "CPU \(cpu), SCHED_\(policy == .fifo ? "FIFO" : "OTHER"), \(periodNs / 1000) µs period, \(Self.us(durationNs / 1000) ) ms: \(samples) wakeups\n"
+        out += "idle states: \(idleStates)\n"
         out += "wakeup lateness (µs): p50 \(Self.us(p50))  p99 \(Self.us(p99))  p99.9 \(Self.us(p999))  max \(Self.us(max))  min \(Self.us(min))\n"
         out += "histogram\n"
         let widest = buckets.map(\.count).max() ?? 1
@@ -78,7 +97,7 @@ public struct LatencyReport: Sendable, Equatable {
     public func json() -> JSON {
         .object([
             ("cpu", .int(cpu)), ("policy", .string(policy.rawValue)), ("periodNs", .int(Int(periodNs))),
-            ("durationNs", .int(Int(durationNs))), ("samples", .int(Int(samples))),
+            ("durationNs", .int(Int(durationNs))), ("samples", .int(Int(samples))), ("idleStates", .string(idleStates)),
             ("latencyNs", .object([("p50", .int(Int(p50))), ("p99", .int(Int(p99))), ("p99.9", .int(Int(p999))),
                                    ("max", .int(Int(max))), ("min", .int(Int(min)))])),
             ("histogram", .array(buckets.map { .object([("fromNs", .int(Int($0.fromNs))), ("toNs", .int(Int($0.toNs))), ("count", .int(Int($0.count)))]) })),
