@@ -111,12 +111,14 @@ public enum Monotonic {
     }
 }
 
-/// Polling pauses that start short (most sysfs state changes are done when the write returns) and grow to 20 ms.
+/// Polling pauses that start short (most sysfs state changes are done when the write returns) and grow to 2 ms:
+/// a state that comes late (the `/dev/vfio/N` node, made by devtmpfs after the bind) is seen at most 2 ms after it
+/// appears, for a few hundred stat calls a second while a slow GPU driver unbinds.
 struct Backoff {
     private var micros: UInt32 = 200
 
     mutating func pause() {
         usleep(micros)
-        micros = min(micros * 2, 20_000)
+        micros = min(micros * 2, 2_000)
     }
 }
