@@ -120,24 +120,29 @@ public struct BindFacts: Sendable, Equatable {
         }
         let swaps = ((((try? files.readOptionalText("/proc/swaps")) ?? nil) ?? "")).split(separator: "\n").dropFirst()
             .compactMap { $0.split(separator: " ").first.map { HostPath.lastComponent(String($0)) } }
+        // Each class device's PCI function first: virtual ones (loop, ram, lo, bridges, PS/2) are done with one
+        // readlink and never looked at further.
         for name in (try? files.listOptionalDirectory("/sys/class/block")) ?? [] {
             let link = "/sys/class/block/\(name)"
-            if let at = mounted[name] { note(pciAddress(behind: link, files), "storage in use (/dev/\(name) mounted at \(at))") }
-            if swaps.contains(name) { note(pciAddress(behind: link, files), "storage in use (/dev/\(name) is swap)") }
+            guard let a = pciAddress(behind: link, files) else { continue }
+            if let at = mounted[name] { note(a, "storage in use (/dev/\(name) mounted at \(at))") }
+            if swaps.contains(name) { note(a, "storage in use (/dev/\(name) is swap)") }
             if let holders = try? files.listOptionalDirectory("\(link)/holders"), let h = holders.first {
-                note(pciAddress(behind: link, files), "storage in use (/dev/\(name) is held by \(h))")
+                note(a, "storage in use (/dev/\(name) is held by \(h))")
             }
         }
         for name in (try? files.listOptionalDirectory("/sys/class/net")) ?? [] {
+            guard let a = pciAddress(behind: "/sys/class/net/\(name)", files) else { continue }
             let state = ((try? files.readOptionalText("/sys/class/net/\(name)/operstate")) ?? nil) ?? ""
-            if state == "up" { note(pciAddress(behind: "/sys/class/net/\(name)", files), "a network controller in use (\(name) is up)") }
+            if state == "up" { note(a, "a network controller in use (\(name) is up)") }
         }
         // Keyboards: input devices reporting key repeat (EV_KEY and EV_REP, include/uapi/linux/input-event-codes.h).
         for name in (try? files.listOptionalDirectory("/sys/class/input")) ?? [] where name.hasPrefix("input") {
+            guard let a = pciAddress(behind: "/sys/class/input/\(name)", files) else { continue }
             let ev = ((try? files.readOptionalText("/sys/class/input/\(name)/capabilities/ev")) ?? nil).flatMap { UInt64($0, radix: 16) } ?? 0
             guard ev & (1 << 1) != 0, ev & (1 << 20) != 0 else { continue }
             let title = ((try? files.readOptionalText("/sys/class/input/\(name)/name")) ?? nil) ?? name
-            note(pciAddress(behind: "/sys/class/input/\(name)", files), "the controller of the host's keyboard (\(title))")
+            note(a, "the controller of the host's keyboard (\(title))")
         }
         return out
     }
