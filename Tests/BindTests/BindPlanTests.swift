@@ -1,5 +1,5 @@
 import Testing
-import VFIOCore
+@testable import VFIOCore
 import VFIOFixtures
 @testable import VFIOHost
 
@@ -71,6 +71,25 @@ func plan(_ k: FakeKernel, _ targets: [PCIAddress], _ options: BindOptions = Bin
             let group = all.groupMembers(of: L.gpu).map(\.address)
             #expect(host.devices.map(\.address) == (group.isEmpty ? [L.gpu] : group))
         }
+    }
+
+    /// The DRM module is unloaded only when its driver folder lists nothing but devices being handed over.
+    @Test func theDRMModuleStaysWhenItHoldsAnotherDeviceOrCannotBeListed() throws {
+        let k = try FakeKernel(L.tree())
+        let (host, facts) = try load(k, groupsOf: [L.gpu])
+        let display = try #require(host.device(L.gpu))
+        let drv = try #require(display.driver)
+        #expect(facts.driverDevices[drv] == [L.gpu])
+        func unloads(_ f: BindFacts) -> Bool {
+            !DisplayHandoff.steps(for: display, devices: [L.gpu, L.hda], host: host, facts: f).unloadedModules.isEmpty
+        }
+        #expect(unloads(facts))
+        var other = facts
+        other.driverDevices[drv] = [L.gpu, L.nvme]          // a second GPU on the same driver
+        #expect(!unloads(other))
+        var unlisted = facts
+        unlisted.driverDevices[drv] = nil                   // the folder could not be read
+        #expect(!unloads(unlisted))
     }
 
     @Test func refusesWithoutIOMMUOrInterruptRemapping() throws {

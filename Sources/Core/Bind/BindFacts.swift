@@ -17,7 +17,8 @@ public struct BindFacts: Sendable, Equatable {
     public var displayManagerUnit: String?
     /// PCI driver → loadable module (`/sys/bus/pci/drivers/D/module`); built-in drivers are absent.
     public var driverModules: [String: String] = [:]
-    /// PCI driver → the functions bound to it now (`/sys/bus/pci/drivers/D/`), for the drivers of the loaded devices.
+    /// PCI driver → the functions bound to it now (`/sys/bus/pci/drivers/D/`), for the drivers of the loaded devices
+    /// (absent when the folder cannot be listed).
     public var driverDevices: [String: [PCIAddress]] = [:]
     /// `/proc/fb` lines ("0 EFI VGA", "0 bochs-drmdrmfb").
     public var framebuffers: [String] = []
@@ -66,8 +67,9 @@ public struct BindFacts: Sendable, Equatable {
             if let module = try? files.readLinkName("\(PCIDriverPaths.driver(driver))/module"), files.exists("/sys/module/\(module)/initstate") {
                 facts.driverModules[driver] = module
             }
-            facts.driverDevices[driver] = ((try? files.listOptionalDirectory(PCIDriverPaths.driver(driver))) ?? [])
-                .compactMap { PCIAddress($0) }.sorted()
+            if let bound = try? files.listDirectory(PCIDriverPaths.driver(driver)) {
+                facts.driverDevices[driver] = bound.compactMap { PCIAddress($0) }.sorted()
+            }
         }
         facts.vfioPCIAvailable = files.kind(of: PCIDriverPaths.driver(PCIDriverPaths.vfioPCI)) == .directory
             || files.exists("/sys/module/vfio_pci")

@@ -32,10 +32,10 @@ public enum DisplayHandoff {
         }
         var unloaded: Set<String> = []
         if let drv = display.driver, let module = facts.driverModules[drv] {
-            // Unload only when every device the driver holds is being handed over: another GPU on the same
-            // driver keeps it loaded, and our device is then simply unbound like any other.
-            let holds = facts.driverDevices[drv] ?? host.devices.filter { $0.driver == drv }.map(\.address)
-            if holds.allSatisfy(devices.contains) {
+            // Unload only when every device the driver holds (its sysfs folder, the whole host's truth) is being
+            // handed over: another GPU on the same driver keeps it loaded, and our device is then simply unbound like
+            // any other. A listing that could not be read, or that lacks the display itself, keeps the module.
+            if let holds = facts.driverDevices[drv], holds.contains(display.address), holds.allSatisfy(devices.contains) {
                 steps.append(HandoffStep(record: record("module-unload", path: nil, value: nil, original: module),
                                          action: .run(["modprobe", "-r", module]),
                                          waitFor: [.absent("/sys/module/\(module)")] + holds.map { .driver($0, nil) },
