@@ -40,7 +40,7 @@ struct Bind: ParsableCommand {
             throw CLIError(error.description)
         }
         let printed = BindText.printed(plan, host: host).compactMap { host.device($0) }
-        if let ids = BindNames.database(session.files, naming: printed, override: Self.environment("VFIOCTL_PCI_IDS")) {
+        if let ids = BindNames.database(session.files, naming: printed, override: environment("VFIOCTL_PCI_IDS")) {
             ids.name(&host.devices)
         }
         print(BindText.header(plan, host: host))
@@ -65,7 +65,7 @@ struct Bind: ParsableCommand {
             throw CLIError("vfio-pci is not loaded (/sys/bus/pci/drivers/vfio-pci missing): modprobe vfio-pci")
         }
         var executor = HandoffExecutor(files: session.files, writer: RootedHostWriter(files: session.files))
-        executor.crashAfterActions = Self.environment("VFIOCTL_CRASH_AFTER_WRITES").flatMap(Int.init)
+        executor.crashAfterActions = environment("VFIOCTL_CRASH_AFTER_WRITES").flatMap(Int.init)
         switch executor.bind(plan) {
         case .done(let outcome):
             for line in outcome.done { print("  \(line)") }
@@ -83,11 +83,6 @@ struct Bind: ParsableCommand {
             throw CLIError(message)
         }
     }
-}
-
-extension Bind {
-    /// One environment variable (getenv: ProcessInfo's environment copies every variable into a dictionary).
-    static func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
 }
 
 enum BindText {

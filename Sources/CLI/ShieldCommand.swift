@@ -26,7 +26,7 @@ struct Shield: ParsableCommand {
         let session = try root.open()
         let files = session.files
         var executor = ShieldExecutor(files: files, writer: RootedHostWriter(files: files), kernel: LiveShieldKernel(files: files))
-        executor.crashAfterChanges = Bind.environment("VFIOCTL_CRASH_AFTER_WRITES").flatMap(Int.init)
+        executor.crashAfterChanges = environment("VFIOCTL_CRASH_AFTER_WRITES").flatMap(Int.init)
         do {
             if status {
                 let state = try ShieldLoader(files).load()

@@ -73,6 +73,9 @@ enum Output {
     }
 }
 
+/// One environment variable (getenv: ProcessInfo's environment copies every variable into a dictionary).
+func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+
 /// Messages for standard error, written whole (one write per message).
 func writeStandardError(_ text: String) {
     var bytes = Array(text.utf8)

@@ -88,7 +88,7 @@ public struct PCIIDsExcerpt: Sendable {
             }
         default:
             keepingDevice = false
-            guard line.count > 5, line[4] == 0x20, let v = PCIIDDatabase.hexValue(line, 0, 4).map(UInt16.init) else {
+            guard let v = Self.vendorID(line) else {
                 vendor = nil                    // class lists and other sections
                 return
             }
@@ -146,10 +146,7 @@ public struct PCIIDsExcerpt: Sendable {
                 let line = bytes[i..<nl]
                 if let first = line.first, first != 0x09, first != 0x23 {
                     if first == 0x43, line.count > 1, line[i + 1] == 0x20 { return (base, 0x10000) }   // "C xx"
-                    if line.count > 5, line[i + 4] == 0x20,
-                       let v = line.withUnsafeBufferPointer({ PCIIDDatabase.hexValue($0, 0, 4) }) {
-                        return (base, Int(v))
-                    }
+                    if let v = line.withUnsafeBufferPointer(vendorID) { return (base, Int(v)) }
                 }
                 base += nl + 1 - i
                 i = nl + 1
@@ -158,6 +155,12 @@ public struct PCIIDsExcerpt: Sendable {
             carryStart = base
             at += block.count
         }
+    }
+
+    /// The vendor of a vendor line ("8086  Intel Corporation"), nil for any other line.
+    static func vendorID(_ line: UnsafeBufferPointer<UInt8>) -> UInt16? {
+        guard line.count > 5, line[4] == 0x20 else { return nil }
+        return PCIIDDatabase.hexValue(line, 0, 4).map(UInt16.init)
     }
 
     /// The index of the next '\n' at or after `from`. Eight bytes at a time (a byte of `w ^ 0x0A…` is zero

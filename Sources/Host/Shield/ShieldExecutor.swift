@@ -128,17 +128,18 @@ public struct ShieldExecutor: Sendable {
     /// Reads a CPU list or mask back and compares it as a set (the kernel normalizes "0,1" to "0-1").
     private func verify(_ path: String, _ value: String) throws(HostWriteError) {
         guard let back = try? files.readText(path) else { return }
-        let isMask = path.hasSuffix("cpumask") || path.hasSuffix("default_smp_affinity")
-        let want = isMask ? CPUSet(mask: value) : CPUSet(list: value)
-        let got = isMask ? CPUSet(mask: back) : CPUSet(list: back)
-        guard let want, let got else { return }
+        guard let want = Self.cpus(path, value), let got = Self.cpus(path, back) else { return }
         if want != got { throw HostWriteError(path: path, value: value, errno: EIO, detail: "wrote \(value), reads back \(back)") }
     }
 
     private func sameCPUs(_ path: String, _ a: String, _ b: String) -> Bool {
-        let isMask = path.hasSuffix("cpumask") || path.hasSuffix("default_smp_affinity")
-        let x = isMask ? CPUSet(mask: a) : CPUSet(list: a), y = isMask ? CPUSet(mask: b) : CPUSet(list: b)
-        return x != nil && x == y
+        let x = Self.cpus(path, a)
+        return x != nil && x == Self.cpus(path, b)
+    }
+
+    /// A value of a CPU attribute: a hex mask (`*cpumask`, `default_smp_affinity`) or a CPU list (the rest).
+    private static func cpus(_ path: String, _ text: String) -> CPUSet? {
+        path.hasSuffix("cpumask") || path.hasSuffix("default_smp_affinity") ? CPUSet(mask: text) : CPUSet(list: text)
     }
 
     /// `shield --move PID...`: into the VM cgroup, each task's cgroup journaled first.
