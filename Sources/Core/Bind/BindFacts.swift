@@ -42,9 +42,10 @@ public struct BindFacts: Sendable, Equatable {
 
     public static func load(_ files: any HostFileReader, host: HostModel) -> BindFacts {
         var facts = BindFacts()
-        facts.rootFilesystem = rootFilesystemDevices(files)
+        let mounts = ((try? files.readOptionalText("/proc/mounts")) ?? nil) ?? ""
+        facts.rootFilesystem = rootFilesystemDevices(files, mounts: mounts)
         facts.defaultRoute = defaultRouteDevices(files)
-        facts.inUse = devicesInUse(files)
+        facts.inUse = devicesInUse(files, mounts: mounts)
         facts.framebuffers = ((((try? files.readOptionalText("/proc/fb")) ?? nil) ?? "")).split(separator: "\n")
             .map { $0.trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
         for name in (try? files.listOptionalDirectory("/sys/class/vtconsole")) ?? [] {
@@ -76,9 +77,9 @@ public struct BindFacts: Sendable, Equatable {
         return facts
     }
 
-    /// The PCI functions under the block devices mounted at `/` (partitions, and device-mapper/md slaves).
-    static func rootFilesystemDevices(_ files: any HostFileReader) -> [PCIAddress: String] {
-        guard let mounts = try? files.readText("/proc/mounts") else { return [:] }
+    /// The PCI functions under the block devices mounted at `/` (partitions, and device-mapper/md slaves), from
+    /// the text of `/proc/mounts`.
+    static func rootFilesystemDevices(_ files: any HostFileReader, mounts: String) -> [PCIAddress: String] {
         var out: [PCIAddress: String] = [:]
         for line in mounts.split(separator: "\n") {
             let f = line.split(separator: " ")
@@ -93,26 +94,16 @@ public struct BindFacts: Sendable, Equatable {
     /// A block device's PCI function, or its slaves' (LVM, dm-crypt, md RAID).
     static func blockAddresses(_ name: String, _ files: any HostFileReader, depth: Int) -> [PCIAddress] {
         let link = "/sys/class/block/\(name)"
-        if let target = try? files.readLink(link) {
-            let resolved = HostPath.resolveLink(at: link, target: target)
-            if let a = resolved.split(separator: "/").compactMap({ PCIAddress(String($0)) }).last { return [a] }
-        }
+        if let a = files.pciFunction(behind: link) { return [a] }
         guard depth < 4 else { return [] }
         let slaves = (try? files.listOptionalDirectory("\(link)/slaves")) ?? []
         return slaves.flatMap { blockAddresses($0, files, depth: depth + 1) }
     }
 
-    /// The PCI function a class device sits under (`/sys/class/net/eth0 -> ../../devices/.../0000:02:00.0/net/eth0`).
-    static func pciAddress(behind link: String, _ files: any HostFileReader) -> PCIAddress? {
-        guard let target = try? files.readLink(link) else { return nil }
-        return HostPath.resolveLink(at: link, target: target).split(separator: "/").compactMap { PCIAddress(String($0)) }.last
-    }
-
-    static func devicesInUse(_ files: any HostFileReader) -> [PCIAddress: String] {
+    static func devicesInUse(_ files: any HostFileReader, mounts: String) -> [PCIAddress: String] {
         var out: [PCIAddress: String] = [:]
         func note(_ a: PCIAddress?, _ why: String) { if let a, out[a] == nil { out[a] = why } }
         // Block devices: mounted (any mount point), swap, or held by device-mapper/md (LVM, LUKS, RAID).
-        let mounts = ((try? files.readOptionalText("/proc/mounts")) ?? nil) ?? ""
         var mounted: [String: String] = [:]
         for line in mounts.split(separator: "\n") {
             let f = line.split(separator: " ")
@@ -126,7 +117,7 @@ public struct BindFacts: Sendable, Equatable {
         // readlink and never looked at further.
         for name in (try? files.listOptionalDirectory("/sys/class/block")) ?? [] {
             let link = "/sys/class/block/\(name)"
-            guard let a = pciAddress(behind: link, files) else { continue }
+            guard let a = files.pciFunction(behind: link) else { continue }
             if let at = mounted[name] { note(a, "storage in use (/dev/\(name) mounted at \(at))") }
             if swaps.contains(name) { note(a, "storage in use (/dev/\(name) is swap)") }
             if let holders = try? files.listOptionalDirectory("\(link)/holders"), let h = holders.first {
@@ -134,13 +125,13 @@ public struct BindFacts: Sendable, Equatable {
             }
         }
         for name in (try? files.listOptionalDirectory("/sys/class/net")) ?? [] {
-            guard let a = pciAddress(behind: "/sys/class/net/\(name)", files) else { continue }
+            guard let a = files.pciFunction(behind: "/sys/class/net/\(name)") else { continue }
             let state = ((try? files.readOptionalText("/sys/class/net/\(name)/operstate")) ?? nil) ?? ""
             if state == "up" { note(a, "a network controller in use (\(name) is up)") }
         }
         // Keyboards: input devices reporting key repeat (EV_KEY and EV_REP, include/uapi/linux/input-event-codes.h).
         for name in (try? files.listOptionalDirectory("/sys/class/input")) ?? [] where name.hasPrefix("input") {
-            guard let a = pciAddress(behind: "/sys/class/input/\(name)", files) else { continue }
+            guard let a = files.pciFunction(behind: "/sys/class/input/\(name)") else { continue }
             let ev = ((try? files.readOptionalText("/sys/class/input/\(name)/capabilities/ev")) ?? nil).flatMap { UInt64($0, radix: 16) } ?? 0
             guard ev & (1 << 1) != 0, ev & (1 << 20) != 0 else { continue }
             let title = ((try? files.readOptionalText("/sys/class/input/\(name)/name")) ?? nil) ?? name

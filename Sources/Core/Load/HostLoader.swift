@@ -235,7 +235,7 @@ public struct HostLoader: Sendable {
         let defaultRoutes = ProcParsers.defaultRouteInterfaces(optionalText("/proc/net/route", &problems) ?? "")
         return list("/sys/class/net", &problems).map { name in
             let base = "/sys/class/net/\(name)"
-            return NetworkInterface(name: name, device: deviceAddress(behind: base, &problems),
+            return NetworkInterface(name: name, device: files.pciFunction(behind: base),
                                     operstate: optionalText("\(base)/operstate", &problems),
                                     hasDefaultRoute: defaultRoutes.contains(name))
         }
@@ -243,17 +243,11 @@ public struct HostLoader: Sendable {
 
     private func loadBlock(_ problems: inout Problems) -> [BlockDevice] {
         list("/sys/class/block", &problems).map { name in
-            BlockDevice(name: name, device: deviceAddress(behind: "/sys/class/block/\(name)", &problems))
+            BlockDevice(name: name, device: files.pciFunction(behind: "/sys/class/block/\(name)"))
         }
     }
 
     /// The nearest PCI function above a class device (`/sys/class/net/eth0 -> ../../devices/.../0000:02:00.0/net/eth0`).
-    private func deviceAddress(behind classLink: String, _ problems: inout Problems) -> PCIAddress? {
-        guard let target = try? files.readLink(classLink) else { return nil }
-        let resolved = HostPath.resolveLink(at: classLink, target: target)
-        return resolved.split(separator: "/").compactMap { PCIAddress(String($0)) }.last
-    }
-
     // MARK: Reading helpers
 
     func text(_ path: String, _ problems: inout Problems) -> String? {

@@ -51,6 +51,13 @@ public struct FileReadError: Error, Sendable, Equatable, CustomStringConvertible
 }
 
 extension HostFileReader {
+    /// The PCI function a class device sits under (`/sys/class/net/eth0 -> ../../devices/.../0000:02:00.0/net/eth0`):
+    /// the last PCI address on the resolved link; nil for virtual devices and missing links.
+    public func pciFunction(behind classLink: String) -> PCIAddress? {
+        guard let target = try? readLink(classLink) else { return nil }
+        return HostPath.resolveLink(at: classLink, target: target).split(separator: "/").compactMap { PCIAddress(String($0)) }.last
+    }
+
     public func readRanges(_ path: String, _ body: (_ read: (_ offset: Int, _ count: Int) -> [UInt8]) -> Void) throws(FileReadError) {
         let all = try readBytes(path)
         body { offset, count in offset < all.count ? Array(all[offset..<min(all.count, offset + count)]) : [] }
