@@ -247,7 +247,6 @@ public struct HostLoader: Sendable {
         }
     }
 
-    /// The nearest PCI function above a class device (`/sys/class/net/eth0 -> ../../devices/.../0000:02:00.0/net/eth0`).
     // MARK: Reading helpers
 
     func text(_ path: String, _ problems: inout Problems) -> String? {
