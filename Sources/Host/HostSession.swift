@@ -8,6 +8,11 @@ public final class HostSession: @unchecked Sendable {
     /// The `--root` argument as the user gave it.
     public let rootArgument: String
     private let unpackedSnapshot: URL?
+    /// True when `--root` named a snapshot tarball (unpacked into a private temporary directory): runtime-changing
+    /// commands refuse it unless they only print (`--dry-run`).
+    public var isSnapshot: Bool { unpackedSnapshot != nil }
+    /// True when the root is the real `/`: only then may vfioctl run host commands (systemctl, modprobe, ...).
+    public var isRealRoot: Bool { files.isRealRoot }
 
     public init(root: String) throws(HostError) {
         rootArgument = root
