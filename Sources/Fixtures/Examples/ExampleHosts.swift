@@ -19,6 +19,9 @@ public enum ExampleHosts {
             Example(name: "iommu-off",
                     summary: "Z370 desktop with VT-d disabled in firmware: intel_iommu=on on the cmdline, but no DMAR table, no groups, GPU left without a driver",
                     host: iommuOff()),
+            Example(name: "x570-twin-gpus",
+                    summary: "Ryzen 9 5900X on X570, AMD-Vi: two identical RTX 3060 (the host keeps one) and a quad-port I350 whose first port is the uplink: ids= would take the host's own card and port",
+                    host: x570TwinGPUs()),
         ]
     }
 
