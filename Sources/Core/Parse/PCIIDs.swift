@@ -84,19 +84,26 @@ public struct PCIIDDatabase: Sendable {
     public func subclassName(_ c: PCIClass) -> String? { subclasses[UInt16(c.base) << 8 | UInt16(c.sub)] }
     public func progIfName(_ c: PCIClass) -> String? { progIfs[UInt32(c.base) << 16 | UInt32(c.sub) << 8 | UInt32(c.progIf)] }
 
-    /// Fills every device's `names`.
+    /// Fills every device's `names`. An id or class that could not be read is not named: its placeholder (0)
+    /// would otherwise pick up a real name ("Non-VGA unclassified device").
     public func name(_ devices: inout [PCIDevice]) {
         for i in devices.indices {
             let d = devices[i]
             var names = PCINames()
-            names.vendor = vendorName(d.vendorID)
-            names.device = deviceName(d.vendorID, d.deviceID)
-            if let sv = d.subsystemVendorID, let sd = d.subsystemDeviceID {
-                names.subsystem = subsystemName(d.vendorID, d.deviceID, sv, sd)
+            let vendorKnown = d.unparsed("vendor") == nil
+            let deviceKnown = vendorKnown && d.unparsed("device") == nil
+            if vendorKnown { names.vendor = vendorName(d.vendorID) }
+            if deviceKnown {
+                names.device = deviceName(d.vendorID, d.deviceID)
+                if let sv = d.subsystemVendorID, let sd = d.subsystemDeviceID {
+                    names.subsystem = subsystemName(d.vendorID, d.deviceID, sv, sd)
+                }
             }
-            names.className = className(d.pciClass)
-            names.subclassName = subclassName(d.pciClass)
-            names.progIfName = progIfName(d.pciClass)
+            if d.classIsKnown {
+                names.className = className(d.pciClass)
+                names.subclassName = subclassName(d.pciClass)
+                names.progIfName = progIfName(d.pciClass)
+            }
             devices[i].names = names
         }
     }

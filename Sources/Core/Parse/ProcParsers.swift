@@ -9,14 +9,14 @@ public enum ProcParsers {
     public struct CPUInfoSummary: Sendable, Equatable {
         public var vendorID = ""
         public var modelName = ""
-        public var flags: Set<String> = []
+        /// The first `flags` line; nil when the file has none (empty, cut short, or not x86).
+        public var flags: Set<String>?
         public var processors: [Int] = []
     }
 
     /// `/proc/cpuinfo`: the first block's vendor, model and flags, and every processor number.
     public static func cpuinfo(_ text: String) -> CPUInfoSummary {
         var summary = CPUInfoSummary()
-        var sawFlags = false
         for line in text.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let key = line[..<colon].trimmingASCIIWhitespace()
@@ -26,7 +26,7 @@ public enum ProcParsers {
             case "vendor_id": if summary.vendorID.isEmpty { summary.vendorID = value }
             case "model name": if summary.modelName.isEmpty { summary.modelName = value }
             case "flags":
-                if !sawFlags { summary.flags = Set(value.split(separator: " ").map(String.init)); sawFlags = true }
+                if summary.flags == nil { summary.flags = Set(value.split(separator: " ").map(String.init)) }
             default: break
             }
         }
