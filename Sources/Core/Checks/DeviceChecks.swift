@@ -14,15 +14,15 @@ enum DeviceChecks {
     /// controller, its audio) belong to that card, not to the host's storage, network or input.
     static func hostCritical(_ d: PCIDevice, in host: HostModel) -> String? {
         let c = d.pciClass
-        let bound = d.driver != nil && !d.isBoundToVFIO
+        let driver = d.isBoundToVFIO ? nil : d.driver
         if c.isISABridge { return "ISA/LPC bridge (the platform's firmware interface)" }
         if c.isSMBus { return "SMBus controller (sensors, memory SPD)" }
         if d.bootVGA == true { return "the host's boot display" }
         let partOfGraphicsCard = host.devices.contains { $0.address.slot == d.address.slot && $0.pciClass.isDisplay }
         if partOfGraphicsCard { return nil }
-        if c.isStorage && bound { return "storage controller in use by \(d.driver!)" }
-        if c.isNetwork && bound { return "network controller in use by \(d.driver!)" }
-        if c.isUSB && bound { return "USB controller in use by \(d.driver!)" }
+        if c.isStorage, let driver { return "storage controller in use by \(driver)" }
+        if c.isNetwork, let driver { return "network controller in use by \(driver)" }
+        if c.isUSB, let driver { return "USB controller in use by \(driver)" }
         return nil
     }
 
@@ -189,9 +189,9 @@ enum DeviceChecks {
                     let ev = Evidence(m.sysfs("vendor") + ", device", m.idPair)
                     switch q.kind {
                     case .resetBug:
-                        if ctx.host.isModuleLoaded("vendor_reset"), m.resetMethods?.first == "device_specific" {
+                        if ctx.host.isModuleLoaded("vendor_reset"), let methods = m.resetMethods, methods.first == "device_specific" {
                             return Finding(status: .pass, title: "\(m.address) (\(q.product)): vendor-reset is active", subjects: [m.address],
-                                           evidence: [ev, Evidence(m.sysfs("reset_method"), m.resetMethods!.joined(separator: " "))], reference: q.reference)
+                                           evidence: [ev, Evidence(m.sysfs("reset_method"), methods.joined(separator: " "))], reference: q.reference)
                         }
                         return Finding(status: .warn, title: "\(m.address) is an \(q.product): reset bug", subjects: [m.address], evidence: [ev],
                                        explanation: q.note, fix: q.fix.replacingAddress(m.address), reference: q.reference)

@@ -65,7 +65,7 @@ public struct PCIIDDatabase: Sendable {
                     if tabs == 1, let d = Self.hexValue(buf, body, 4) {
                         currentDevice = UInt16(d)
                         devices[UInt32(vendor) << 16 | UInt32(d)] = Self.name(buf, body + 4, end)
-                    } else if tabs == 2, let device = currentDevice,
+                    } else if tabs == 2, let device = currentDevice, body + 9 <= end,
                               let sv = Self.hexValue(buf, body, 4), let sd = Self.hexValue(buf, body + 5, 4) {
                         let key = UInt64(vendor) << 48 | UInt64(device) << 32 | UInt64(sv) << 16 | UInt64(sd)
                         subsystems[key] = Self.name(buf, body + 9, end)
@@ -128,6 +128,7 @@ public struct PCIIDDatabase: Sendable {
     }
 
     private static func name(_ buf: UnsafeBufferPointer<UInt8>, _ from: Int, _ end: Int) -> String {
+        guard from < end else { return "" }
         var s = from
         while s < end, buf[s] == 0x20 { s += 1 }
         var e = end

@@ -103,7 +103,10 @@ public enum ProcParsers {
                     for k in a..<b {
                         let c = buf[k]
                         if c < 0x30 || c > 0x39 { numeric = false; break }
-                        value = value &* 10 &+ Int(c - 0x30)
+                        let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+                        let (sum, o2) = times10.addingReportingOverflow(Int(c - 0x30))
+                        if o1 || o2 { throw Malformed(line: lineNumber, detail: "IRQ \(name): count '\(string(a, min(b, a + 40)))' is too large") }
+                        value = sum
                     }
                     guard numeric else { break }
                     counts.append(value)
