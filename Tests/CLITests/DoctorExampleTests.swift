@@ -56,3 +56,36 @@ import Testing
         #expect(result.stdout.split(separator: "\n").last?.hasSuffix("passthrough is blocked as the host stands") == true)
     }
 }
+
+/// An example host with a damaged class file and a terminal escape in driver_override, as a user sees it.
+@Suite struct MalformedExampleHostTests {
+    static func damagedCopy() throws -> URL {
+        let fm = FileManager.default
+        let root = fm.temporaryDirectory.appendingPathComponent("vfioctl-malformed-\(getpid())-\(UInt32.random(in: 0 ... .max))")
+        try fm.copyItem(at: CLI.repo.appendingPathComponent("examples/hosts/z490-three-gpus"), to: root)
+        let dir = root.appendingPathComponent("sys/devices/pci0000:00/0000:00:1c.0/0000:06:00.0")
+        try Data("garbage\n".utf8).write(to: dir.appendingPathComponent("class"))
+        try Data("\u{1b}]0;pwned\u{07}\n".utf8).write(to: dir.appendingPathComponent("driver_override"))
+        return root
+    }
+
+    @Test func listKeepsTheDeviceAndDoctorNamesTheFile() throws {
+        let root = try Self.damagedCopy()
+        defer { try? FileManager.default.removeItem(at: root) }
+
+        let list = try CLI.vfioctl(["list", "--root", root.path])
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(list.stdout.contains("\t0000:06:00.0 Class [????]: "), "\(list.stdout)")
+        #expect(list.stdout.contains("\t\tunreadable class: 'garbage' (/sys/bus/pci/devices/0000:06:00.0/class)"), "\(list.stdout)")
+        #expect(list.stdout.contains("\t\tdriver_override: \\x1b]0;pwned\\x07"), "\(list.stdout)")
+        #expect(!list.stdout.contains("\u{1b}"))
+
+        let doctor = try CLI.vfioctl(["doctor", "--root", root.path, "--device", "0000:06:00.0"])
+        #expect(doctor.stdout.contains("seen: /sys/bus/pci/devices/0000:06:00.0/class: expected a 24-bit hex value like 0x000000, read 'garbage'"), "\(doctor.stdout)")
+        #expect(!doctor.stdout.contains("\u{1b}"))
+
+        let json = try CLI.json(try CLI.vfioctl(["list", "--json", "--root", root.path]).stdout)
+        let device = try #require((json["devices"] as? [[String: Any]])?.first { $0["address"] as? String == "0000:06:00.0" })
+        #expect(device["class"] is NSNull && device["driverOverride"] as? String == "\u{1b}]0;pwned\u{07}")
+    }
+}

@@ -7,6 +7,7 @@ struct ModelBuilder {
 
     init(iommu: Bool = true, remapping: Bool? = true) {
         host.cpu.hasVMX = true
+        host.cpu.flagsKnown = true
         host.cpu.vendor = .intel
         host.kvm.deviceNode = true
         host.cmdline = KernelCommandLine("intel_iommu=on iommu=pt")

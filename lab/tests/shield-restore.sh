@@ -16,25 +16,35 @@ shield_values() {
         # Workqueue workers and rescuers are re-pinned by the kernel as they attach to pools; where they may run
         # is the workqueue cpumask above, so their own affinity is not compared.
         case "$(cat "$p/comm" 2>/dev/null)" in kworker*) continue ;; esac
-        echo "pid:$n $(sed -n 's/^Cpus_allowed_list:\t*//p' "$p/status" 2>/dev/null) $(grep -E '^(0::|[0-9]+:cpuset:)' "$p/cgroup" 2>/dev/null | tr '\n' ' ')"
+        # A task can exit between the glob and the reads, which then come back empty. The cgroup is read first:
+        # a status read after it that shows a live task (not a zombie) proves both reads saw the task alive.
+        # Tasks that exited are left out here and skipped by same_values.
+        cg=$(grep -E '^(0::|[0-9]+:cpuset:)' "$p/cgroup" 2>/dev/null | tr '\n' ' ')
+        st=$(cat "$p/status" 2>/dev/null)
+        case "$(printf '%s\n' "$st" | sed -n 's/^State:\t*//p')" in "" | Z* | X*) continue ;; esac
+        echo "pid:$n $(printf '%s\n' "$st" | sed -n 's/^Cpus_allowed_list:\t*//p') $cg"
     done
     find /sys/fs/cgroup -name cpuset.cpus -o -name cpus | sort | while read -r f; do echo "$f $(cat "$f")"; done
     find /sys/fs/cgroup -maxdepth 2 -type d | sort | sed 's/^/dir:/'
     echo "subtree_control $(cat /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null)"
 }
 
-# same_values BEFORE AFTER: every value equal; tasks that exited meanwhile (short-lived kworkers) are left out.
+# same_values BEFORE AFTER: every value equal. Tasks are compared only when alive in both snapshots (a task
+# alive in both whose CPUs or cgroup differ fails); how many were alive in only one is said on stderr, so the
+# difference on stdout stays a list of failures.
 same_values() {
     awk '
         FNR == NR { before[$1] = $0; next }
         { after[$1] = $0 }
         END {
             bad = 0
+            skipped = 0
             for (k in before) {
-                if (!(k in after)) { if (k !~ /^pid:/) { print "missing after: " before[k]; bad = 1 } }
+                if (!(k in after)) { if (k ~ /^pid:/) skipped++; else { print "missing after: " before[k]; bad = 1 } }
                 else if (before[k] != after[k]) { print "before: " before[k]; print "after:  " after[k]; bad = 1 }
             }
-            for (k in after) if (!(k in before)) { print "new: " after[k]; bad = 1 }
+            for (k in after) if (!(k in before)) { if (k ~ /^pid:/) skipped++; else { print "new: " after[k]; bad = 1 } }
+            if (skipped > 0) { print "same_values: " skipped " task(s) alive in only one snapshot, not compared" | "cat 1>&2"; close("cat 1>&2") }
             exit bad
         }' "$1" "$2"
 }

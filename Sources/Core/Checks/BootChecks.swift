@@ -8,7 +8,8 @@ enum BootChecks {
     ]
 
     static func relevant(_ args: [String]) -> Set<String> {
-        Set(args.filter { relevantKeys.contains(String($0.split(separator: "=", maxSplits: 1)[0])) })
+        // "=" or "=x" (a damaged command line) splits into nothing before the "=": the key is then empty.
+        Set(args.filter { relevantKeys.contains(String($0.prefix { $0 != "=" })) })
     }
 
     static let argumentsApplied = Check(id: "boot.args-applied", title: "Configured kernel arguments are the booted ones") { ctx in

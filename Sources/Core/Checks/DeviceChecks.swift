@@ -14,15 +14,15 @@ enum DeviceChecks {
     /// controller, its audio) belong to that card, not to the host's storage, network or input.
     static func hostCritical(_ d: PCIDevice, in host: HostModel) -> String? {
         let c = d.pciClass
-        let bound = d.driver != nil && !d.isBoundToVFIO
+        let driver = d.isBoundToVFIO ? nil : d.driver
         if c.isISABridge { return "ISA/LPC bridge (the platform's firmware interface)" }
         if c.isSMBus { return "SMBus controller (sensors, memory SPD)" }
         if d.bootVGA == true { return "the host's boot display" }
         let partOfGraphicsCard = host.devices.contains { $0.address.slot == d.address.slot && $0.pciClass.isDisplay }
         if partOfGraphicsCard { return nil }
-        if c.isStorage && bound { return "storage controller in use by \(d.driver!)" }
-        if c.isNetwork && bound { return "network controller in use by \(d.driver!)" }
-        if c.isUSB && bound { return "USB controller in use by \(d.driver!)" }
+        if c.isStorage, let driver { return "storage controller in use by \(driver)" }
+        if c.isNetwork, let driver { return "network controller in use by \(driver)" }
+        if c.isUSB, let driver { return "USB controller in use by \(driver)" }
         return nil
     }
 
@@ -30,6 +30,12 @@ enum DeviceChecks {
                                       reference: "https://docs.kernel.org/driver-api/vfio.html#groups-devices-and-iommus") { ctx in
         guard ctx.host.iommu.enabled else { return [Finding(status: .skipped, title: "No IOMMU: groups not evaluated")] }
         return perDevice(ctx) { d in
+            if d.iommuGroup == nil, let bad = d.unparsed("iommu_group") {
+                return [Finding(status: .warn, title: "The IOMMU group of \(d.address) cannot be read", subjects: [d.address],
+                                evidence: [Evidence(bad.path, bad.seen)],
+                                explanation: "Its group, and so what must go along with it, is unknown.",
+                                fix: "ls -l \(bad.path)   # attach a snapshot (vfioctl snapshot -o host.tar.gz) if it looks wrong")]
+            }
             guard let gid = d.iommuGroup else {
                 return [Finding(status: .fail, title: "\(d.address) is in no IOMMU group", subjects: [d.address],
                                 evidence: [Evidence(d.sysfs("iommu_group"), "missing")],
@@ -45,6 +51,16 @@ enum DeviceChecks {
                                 explanation: "Every endpoint of a group goes to the VM together. This group also holds: "
                                     + critical.map { "\($0.0.label) — \($0.1)" }.joined(separator: "; ") + ".",
                                 fix: "Move the card to a slot with its own group (vfioctl list shows groups), or, knowing the risk, split groups with pcie_acs_override.")]
+            }
+            // A member whose class or ids cannot be read may be anything, a chipset function included.
+            let unknown = others.filter { !$0.classIsKnown || $0.unparsed("vendor") != nil }
+            if !unknown.isEmpty {
+                return [Finding(status: .warn, title: "\(d.address) shares IOMMU group \(gid) with devices vfioctl cannot identify",
+                                subjects: [d.address] + unknown.map(\.address),
+                                evidence: [ev] + unknown.flatMap { o in o.unparsedAttributes.filter { ["vendor", "device", "class"].contains($0.name) }
+                                    .map { Evidence($0.path, $0.seen) } },
+                                explanation: "Every endpoint of a group goes to the VM together; whether the host needs these cannot be told from their sysfs files.",
+                                fix: "lspci -nn -s " + unknown.map(\.address.description).joined(separator: ",") + "   # identify them from config space")]
             }
             let sameSlot = others.filter { $0.address.slot == d.address.slot }
             let otherSlots = others.filter { $0.address.slot != d.address.slot }
@@ -65,6 +81,12 @@ enum DeviceChecks {
 
     static let notBridge = Check(id: "device.not-bridge", title: "Bridges are never passed") { ctx in
         perDevice(ctx) { d in
+            if let bad = d.unparsed("class") {
+                return [Finding(status: .warn, title: "Cannot tell whether \(d.address) is a bridge: its class is unreadable", subjects: [d.address],
+                                evidence: [Evidence(bad.path, bad.seen)],
+                                explanation: "Bridges stay with the host; this device's class code is not known.",
+                                fix: "lspci -nn -s \(d.address)   # the class from config space")]
+            }
             guard d.isBridge else { return [] }
             return [Finding(status: .fail, title: "\(d.address) is a bridge, not a passable device", subjects: [d.address],
                             evidence: [Evidence(d.sysfs("class"), "0x\(hex(d.pciClass.base, width: 2))\(hex(d.pciClass.sub, width: 2))\(hex(d.pciClass.progIf, width: 2))")],
@@ -77,6 +99,11 @@ enum DeviceChecks {
         perDevice(ctx) { d in
             let members = ctx.host.iommu.enabled ? ctx.groupEndpoints(of: d) : [d]
             return members.filter { $0.address == d.address || $0.address.slot == d.address.slot }.map { m in
+                if let bad = m.unparsed("driver") {
+                    return Finding(status: .warn, title: "The driver of \(m.address) cannot be read", subjects: [m.address],
+                                   evidence: [Evidence(bad.path, bad.seen)],
+                                   explanation: "Whether a host driver holds it is unknown.", fix: "ls -l \(bad.path)")
+                }
                 let ev = Evidence(m.sysfs("driver"), m.driver ?? "none")
                 if m.isBoundToVFIO {
                     return Finding(status: .pass, title: "\(m.address) is bound to vfio-pci", subjects: [m.address], evidence: [ev])
@@ -98,6 +125,11 @@ enum DeviceChecks {
     static let bootDisplay = Check(id: "device.boot-display", title: "Boot display and framebuffer") { ctx in
         perDevice(ctx) { d in
             guard d.pciClass.isDisplay else { return [] }
+            if let bad = d.unparsed("boot_vga") {
+                return [Finding(status: .warn, title: "Cannot tell whether \(d.address) is the host's boot display", subjects: [d.address],
+                                evidence: [Evidence(bad.path, bad.seen)],
+                                explanation: "boot_vga should read 0 or 1.", fix: "cat /proc/fb   # a framebuffer on this GPU means it shows the console")]
+            }
             guard d.bootVGA == true else {
                 return [Finding(status: .pass, title: "\(d.address) is not the host's boot display", subjects: [d.address],
                                 evidence: [Evidence(d.sysfs("boot_vga"), d.bootVGA == nil ? "absent" : "0")])]
@@ -114,6 +146,11 @@ enum DeviceChecks {
                              reference: "https://docs.kernel.org/ABI/testing/sysfs-bus-pci (reset_method)") { ctx in
         perDevice(ctx) { d in
             let caps = d.capabilities
+            if d.resetMethods == nil, let bad = d.unparsed("reset_method") {
+                return [Finding(status: .warn, title: "The reset methods of \(d.address) cannot be read", subjects: [d.address],
+                                evidence: [Evidence(bad.path, bad.seen)],
+                                explanation: "Whether the kernel can reset it between VM runs is unknown.", fix: "cat \(bad.path)   # as root")]
+            }
             if let methods = d.resetMethods {
                 let ev = Evidence(d.sysfs("reset_method"), methods.isEmpty ? "(empty)" : methods.joined(separator: " "))
                 if methods.isEmpty {
@@ -152,9 +189,9 @@ enum DeviceChecks {
                     let ev = Evidence(m.sysfs("vendor") + ", device", m.idPair)
                     switch q.kind {
                     case .resetBug:
-                        if ctx.host.isModuleLoaded("vendor_reset"), m.resetMethods?.first == "device_specific" {
+                        if ctx.host.isModuleLoaded("vendor_reset"), let methods = m.resetMethods, methods.first == "device_specific" {
                             return Finding(status: .pass, title: "\(m.address) (\(q.product)): vendor-reset is active", subjects: [m.address],
-                                           evidence: [ev, Evidence(m.sysfs("reset_method"), m.resetMethods!.joined(separator: " "))], reference: q.reference)
+                                           evidence: [ev, Evidence(m.sysfs("reset_method"), methods.joined(separator: " "))], reference: q.reference)
                         }
                         return Finding(status: .warn, title: "\(m.address) is an \(q.product): reset bug", subjects: [m.address], evidence: [ev],
                                        explanation: q.note, fix: q.fix.replacingAddress(m.address), reference: q.reference)

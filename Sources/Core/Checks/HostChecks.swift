@@ -4,10 +4,18 @@ enum HostChecks {
         let problems = ctx.host.readProblems
         guard !problems.isEmpty else { return [Finding(status: .pass, title: "All host files read and parsed")] }
         return problems.map { p in
-            Finding(status: .warn, title: "Could not use \(p.path)", evidence: [Evidence(p.path, p.message)],
+            Finding(status: .warn, title: "Could not use \(p.path)", subjects: device(of: p.path).map { [$0] } ?? [],
+                    evidence: [Evidence(p.path, p.message)],
                     explanation: "Facts from this file are missing from every other check.",
                     fix: p.message.contains("permission denied") ? "Run vfioctl as root." : "Attach a snapshot (vfioctl snapshot -o host.tar.gz) to a bug report.")
         }
+    }
+
+    /// The PCI function a problem is about: `/sys/bus/pci/devices/ADDR[/attribute]`.
+    static func device(of path: String) -> PCIAddress? {
+        let prefix = HostLoader.pciDevicesDir + "/"
+        guard path.hasPrefix(prefix) else { return nil }
+        return path.dropFirst(prefix.count).split(separator: "/").first.flatMap { PCIAddress(String($0)) }
     }
 
     static let vfioModules = Check(id: "vfio.modules", title: "VFIO modules available") { ctx in

@@ -2,6 +2,7 @@
 enum PlatformChecks {
     static let cpuVirtualization = Check(id: "cpu.virtualization", title: "CPU virtualization (VT-x/AMD-V)") { ctx in
         let cpu = ctx.host.cpu
+        guard cpu.flagsKnown else { return [unknownFlags(ctx.host, "vmx/svm")] }
         let ev = Evidence("/proc/cpuinfo", "flags: \(cpu.hasVMX ? "vmx" : cpu.hasSVM ? "svm" : "no vmx/svm")\(cpu.isVirtualMachine ? ", hypervisor" : "")")
         if cpu.hasVirtualization {
             return [Finding(status: .pass, title: "CPU supports hardware virtualization (\(cpu.hasVMX ? "Intel VT-x" : "AMD-V"))", evidence: [ev])]
@@ -14,6 +15,7 @@ enum PlatformChecks {
     }
 
     static let nestedGuest = Check(id: "cpu.nested-guest", title: "Running on bare metal") { ctx in
+        guard ctx.host.cpu.flagsKnown else { return [unknownFlags(ctx.host, "hypervisor")] }
         guard ctx.host.cpu.isVirtualMachine else {
             return [Finding(status: .pass, title: "Host runs on bare metal (no hypervisor flag)")]
         }
@@ -21,6 +23,15 @@ enum PlatformChecks {
                         evidence: [Evidence("/proc/cpuinfo", "flags contain 'hypervisor'")],
                         explanation: "Passthrough inside a VM needs a virtual IOMMU and nested virtualization from the outer hypervisor; devices are only as isolated as the outer host makes them.",
                         fix: "Run vfioctl on the physical host, or give this VM a vIOMMU (QEMU: -device intel-iommu,intremap=on,caching-mode=on).")]
+    }
+
+    /// A flag cannot be judged when /proc/cpuinfo shows no flags line: say so with what was read, never guess.
+    static func unknownFlags(_ host: HostModel, _ flag: String) -> Finding {
+        let seen = host.readProblems.first { $0.path == "/proc/cpuinfo" }?.message ?? "no 'flags' line"
+        return Finding(status: .warn, title: "Cannot tell from /proc/cpuinfo whether the CPU has \(flag)",
+                       evidence: [Evidence("/proc/cpuinfo", seen)],
+                       explanation: "The file has no flags line, so the CPU's features are unknown, not absent.",
+                       fix: "grep -m1 -w -e vmx -e svm -e hypervisor /proc/cpuinfo   # on the host itself; attach a snapshot if it prints flags")
     }
 
     static let kvmAvailable = Check(id: "kvm.available", title: "KVM is usable") { ctx in

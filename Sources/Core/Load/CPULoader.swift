@@ -6,20 +6,31 @@ struct CPULoader {
     func load(problems: inout Problems) -> CPUInfo {
         let loader = HostLoader(files)
         var cpu = CPUInfo()
-        let info = ProcParsers.cpuinfo(loader.text("/proc/cpuinfo", &problems) ?? "")
+        let cpuinfoText = loader.text("/proc/cpuinfo", &problems)
+        let info = ProcParsers.cpuinfo(cpuinfoText ?? "")
         cpu.vendorString = info.vendorID
         cpu.vendor = info.vendorID == "GenuineIntel" ? .intel : info.vendorID == "AuthenticAMD" ? .amd : .other
         cpu.modelName = info.modelName
-        cpu.hasVMX = info.flags.contains("vmx")
-        cpu.hasSVM = info.flags.contains("svm")
-        cpu.isVirtualMachine = info.flags.contains("hypervisor")
+        // No flags line (an empty or cut file) says nothing about vmx/svm: unknown, and named, never "absent".
+        if let flags = info.flags {
+            cpu.flagsKnown = true
+            cpu.hasVMX = flags.contains("vmx")
+            cpu.hasSVM = flags.contains("svm")
+            cpu.isVirtualMachine = flags.contains("hypervisor")
+        } else if let text = cpuinfoText {
+            problems.add("/proc/cpuinfo", text.isEmpty ? "empty: no 'flags' line, so CPU virtualization (vmx/svm) is unknown"
+                : "no 'flags' line, so CPU virtualization (vmx/svm) is unknown; read '\(HostLoader.excerpt(text))'")
+        }
 
         cpu.online = cpuSet("\(Self.cpuDir)/online", &problems) ?? CPUSet(info.processors)
         cpu.isolated = cpuSet("\(Self.cpuDir)/isolated", &problems) ?? .empty
         cpu.nohzFull = cpuSet("\(Self.cpuDir)/nohz_full", &problems) ?? .empty
 
         for node in loader.list("/sys/devices/system/node", &problems) where node.hasPrefix("node") {
-            guard let id = Int(node.dropFirst(4)) else { continue }
+            guard let id = Int(node.dropFirst(4)), id >= 0 else {
+                problems.add("/sys/devices/system/node/\(node)", "not a NUMA node number")
+                continue
+            }
             let base = "/sys/devices/system/node/\(node)"
             cpu.numaNodes.append(NUMANode(id: id, cpus: cpuSet("\(base)/cpulist", &problems) ?? .empty,
                                           hugepages: loader.hugepagePools(under: "\(base)/hugepages", node: id, &problems)))
@@ -28,16 +39,29 @@ struct CPULoader {
 
         for id in cpu.online {
             let base = "\(Self.cpuDir)/cpu\(id)"
-            func int(_ name: String) -> Int? { loader.optionalText("\(base)/topology/\(name)", &problems).flatMap { Int($0) } }
+            // A missing topology file (old kernels, containers) falls back to one core per CPU; one that is
+            // there but unparsable is recorded, then falls back the same way.
+            func int(_ name: String) -> Int? {
+                let path = "\(base)/topology/\(name)"
+                guard let text = loader.optionalText(path, &problems) else { return nil }
+                guard let n = Int(text) else {
+                    problems.add(path, "not a number: '\(text)'")
+                    return nil
+                }
+                return n
+            }
             var logical = LogicalCPU(id: id, coreID: int("core_id") ?? id, packageID: int("physical_package_id") ?? 0,
                                      dieID: int("die_id") ?? 0,
                                      threadSiblings: cpuSet("\(base)/topology/thread_siblings_list", &problems) ?? CPUSet([id]),
                                      l3Shared: nil, node: cpu.numaNodes.first { $0.cpus.contains(id) }?.id)
             for index in loader.list("\(base)/cache", &problems) where index.hasPrefix("index") {
                 let dir = "\(base)/cache/\(index)"
-                if loader.optionalText("\(dir)/level", &problems) == "3" {
-                    logical.l3Shared = cpuSet("\(dir)/shared_cpu_list", &problems)
+                guard let level = loader.optionalText("\(dir)/level", &problems) else { continue }
+                guard let n = Int(level) else {
+                    problems.add("\(dir)/level", "not a cache level: '\(level)'")
+                    continue
                 }
+                if n == 3 { logical.l3Shared = cpuSet("\(dir)/shared_cpu_list", &problems) }
             }
             cpu.logicalCPUs.append(logical)
         }

@@ -55,8 +55,14 @@ public struct HostLoader: Sendable {
                 let path = "/etc/modprobe.d/\(file)"
                 if let text = optionalText(path, &problems) { host.modprobe += ModprobeDirective.parse(text, file: path) }
             }
-            if let loader = try? BootConfig.detectBootloader(files), let args = BootConfig.configuredArguments(files) {
-                host.configuredBoot = ConfiguredBoot(bootloader: loader, arguments: args)
+            // No bootloader configuration at all is a normal answer (containers, unusual setups); one that is
+            // found but whose arguments cannot be read is a problem, or doctor would compare against nothing.
+            if let loader = try? BootConfig.detectBootloader(files) {
+                if let args = BootConfig.configuredArguments(files) {
+                    host.configuredBoot = ConfiguredBoot(bootloader: loader, arguments: args)
+                } else {
+                    problems.add(loader.configurationFile, "\(loader.rawValue) found, but no kernel arguments could be read from it")
+                }
             }
             host.cpu = CPULoader(files: files).load(problems: &problems)
             host.kvm = loadKVM(&problems)
@@ -90,15 +96,56 @@ public struct HostLoader: Sendable {
                 problems.add(HostPath.join(Self.pciDevicesDir, name), "not a PCI address")
                 continue
             }
-            if let device = loadDevice(address, details: scope.contains(.deviceDetails), &problems) { devices.append(device) }
+            devices.append(loadDevice(address, details: scope.contains(.deviceDetails), &problems))
         }
         devices.sort { $0.address < $1.address }
         return devices
     }
 
-    private func loadDevice(_ address: PCIAddress, details: Bool, _ problems: inout Problems) -> PCIDevice? {
+    /// Every function under `/sys/bus/pci/devices` stays in the model, even when its ids or class cannot be
+    /// read: its IOMMU group names it, so leaving it out would hide a member of the group. What could not be
+    /// used is marked on the device (`unparsedAttributes`) and recorded as a problem naming the file and value.
+    private func loadDevice(_ address: PCIAddress, details: Bool, _ problems: inout Problems) -> PCIDevice {
         let dir = HostPath.join(Self.pciDevicesDir, address.description)
         func attr(_ name: String) -> String { dir + "/" + name }
+        var unparsed: [UnparsedAttribute] = []
+        func mark(_ name: String, _ path: String, seen: String, _ message: String) {
+            problems.add(path, message)
+            unparsed.append(UnparsedAttribute(name: name, path: path, seen: seen))
+        }
+        func markReadError(_ name: String, _ error: FileReadError) {
+            let prefix = error.path + ": "
+            let reason = error.description.hasPrefix(prefix) ? String(error.description.dropFirst(prefix.count)) : error.description
+            mark(name, error.path, seen: "(\(reason))", error.description)
+        }
+        /// An attribute's text; nil when absent (optional ones) or unreadable (marked).
+        func read(_ name: String, optional: Bool = true) -> String? {
+            do { return optional ? try files.readOptionalText(attr(name)) : try files.readText(attr(name)) } catch {
+                markReadError(name, error)
+                return nil
+            }
+        }
+        /// An attribute parsed by `parse`; text it cannot parse is marked with `expected` and the value seen.
+        func parsed<T>(_ name: String, optional: Bool = true, expected: String, _ parse: (String) -> T?) -> T? {
+            guard let raw = read(name, optional: optional) else { return nil }
+            guard let value = parse(raw) else {
+                mark(name, attr(name), seen: raw, "\(expected), read '\(raw)'")
+                return nil
+            }
+            return value
+        }
+        func hexID(_ name: String, bits: Int, optional: Bool = true) -> UInt64? {
+            parsed(name, optional: optional, expected: "expected a \(bits)-bit hex value like 0x\(String(repeating: "0", count: bits / 4))") {
+                parseHex($0).flatMap { $0 < (1 << UInt64(bits)) ? $0 : nil }
+            }
+        }
+        func link(_ name: String) -> String? {
+            do { return try files.readLinkName(attr(name)) } catch {
+                markReadError(name, error)
+                return nil
+            }
+        }
+        func integer(_ name: String) -> Int? { parsed(name, expected: "not a number") { Int($0) } }
 
         var sysfsPath = dir
         do {
@@ -106,62 +153,67 @@ public struct HostLoader: Sendable {
         } catch where error.reason == .notALink {
             // A plain directory (unusual, but a valid tree): keep the bus path.
         } catch {
-            problems.add(dir, error.description)
-            return nil
+            // The bridges above it are unknown; the function itself is still there.
+            markReadError("device link", error)
         }
 
-        guard let vendor = hexAttr(attr("vendor"), bits: 16, &problems),
-              let deviceID = hexAttr(attr("device"), bits: 16, &problems),
-              let classCode = hexAttr(attr("class"), bits: 24, &problems)
-        else { return nil }
-
-        var device = PCIDevice(address: address, vendorID: UInt16(vendor), deviceID: UInt16(deviceID),
-                               pciClass: PCIClass(code: UInt32(classCode)), sysfsPath: sysfsPath)
-        device.revision = UInt8(hexAttr(attr("revision"), bits: 8, &problems, optional: true) ?? 0)
-        device.driver = linkName(attr("driver"), &problems)
-        if let override = optionalText(attr("driver_override"), &problems), override != "(null)", !override.isEmpty {
+        // Placeholders (0) stand where a value is marked unparsed; nothing presents them as the device's ids.
+        let vendor = hexID("vendor", bits: 16, optional: false)
+        let deviceID = hexID("device", bits: 16, optional: false)
+        let classCode = hexID("class", bits: 24, optional: false)
+        var device = PCIDevice(address: address, vendorID: UInt16(vendor ?? 0), deviceID: UInt16(deviceID ?? 0),
+                               pciClass: PCIClass(code: UInt32(classCode ?? 0)), sysfsPath: sysfsPath)
+        device.revision = UInt8(hexID("revision", bits: 8) ?? 0)
+        device.driver = link("driver")
+        if let override = read("driver_override"), override != "(null)", !override.isEmpty {
             device.driverOverride = override
         }
-        if let group = linkName(attr("iommu_group"), &problems) {
-            if let id = Int(group) { device.iommuGroup = id } else { problems.add(attr("iommu_group"), "link to '\(group)' is not a group number") }
+        if let group = link("iommu_group") {
+            if let id = Int(group), id >= 0 { device.iommuGroup = id } else {
+                mark("iommu_group", attr("iommu_group"), seen: group, "link to '\(group)' is not a group number")
+            }
         }
-        if device.pciClass.isDisplay, let boot = optionalText(attr("boot_vga"), &problems) {
-            if boot == "1" || boot == "0" { device.bootVGA = boot == "1" } else { problems.add(attr("boot_vga"), "expected 0 or 1, read '\(boot)'") }
+        if device.pciClass.isDisplay || !device.classIsKnown, let boot = read("boot_vga") {
+            if boot == "1" || boot == "0" { device.bootVGA = boot == "1" } else {
+                mark("boot_vga", attr("boot_vga"), seen: boot, "expected 0 or 1, read '\(boot)'")
+            }
         }
         device.upstreamBridges = Self.upstreamBridges(sysfsPath: sysfsPath, of: address)
-        guard details else { return device }
+        guard details else {
+            device.unparsedAttributes = unparsed
+            return device
+        }
 
-        device.subsystemVendorID = hexAttr(attr("subsystem_vendor"), bits: 16, &problems, optional: true).map { UInt16($0) }
-        device.subsystemDeviceID = hexAttr(attr("subsystem_device"), bits: 16, &problems, optional: true).map { UInt16($0) }
-        if let methods = optionalText(attr("reset_method"), &problems) {
+        device.subsystemVendorID = hexID("subsystem_vendor", bits: 16).map { UInt16($0) }
+        device.subsystemDeviceID = hexID("subsystem_device", bits: 16).map { UInt16($0) }
+        if let methods = read("reset_method") {
             device.resetMethods = methods.split(separator: " ").map(String.init)
         }
         device.hasResetAttribute = files.exists(attr("reset"))
-        device.powerState = optionalText(attr("power_state"), &problems)
-        if let numa = optionalText(attr("numa_node"), &problems) {
-            if let n = Int(numa) { device.numaNode = n >= 0 ? n : nil } else { problems.add(attr("numa_node"), "not a number: '\(numa)'") }
-        }
-        if let irq = optionalText(attr("irq"), &problems) { device.irq = Int(irq) }
-        let speed = optionalText(attr("current_link_speed"), &problems)
-        let maxSpeed = optionalText(attr("max_link_speed"), &problems)
+        device.powerState = read("power_state")
+        if let numa = integer("numa_node") { device.numaNode = numa >= 0 ? numa : nil }
+        device.irq = integer("irq")
+        let speed = read("current_link_speed")
+        let maxSpeed = read("max_link_speed")
         if speed != nil || maxSpeed != nil {
-            device.link = PCILink(currentSpeed: speed, currentWidth: optionalText(attr("current_link_width"), &problems).flatMap { Int($0) },
-                                  maxSpeed: maxSpeed, maxWidth: optionalText(attr("max_link_width"), &problems).flatMap { Int($0) })
+            device.link = PCILink(currentSpeed: speed, currentWidth: integer("current_link_width"),
+                                  maxSpeed: maxSpeed, maxWidth: integer("max_link_width"))
         }
         let configPath = attr("config")
-        var parsed: Result<PCICapabilities, ConfigSpace.Malformed>?
+        var parsedConfig: Result<PCICapabilities, ConfigSpace.Malformed>?
         do {
             try files.readRanges(configPath) { read in
-                parsed = Result { () throws(ConfigSpace.Malformed) in try ConfigSpace.capabilities(standard: read(0, 256), readExtended: read) }
+                parsedConfig = Result { () throws(ConfigSpace.Malformed) in try ConfigSpace.capabilities(standard: read(0, 256), readExtended: read) }
             }
         } catch {
-            if error.reason != .notFound { problems.add(configPath, error.description) }
+            if error.reason != .notFound { markReadError("config", error) }
         }
-        switch parsed {
+        switch parsedConfig {
         case .success(let caps): device.capabilities = caps
-        case .failure(let error): problems.add(configPath, error.description)
+        case .failure(let error): mark("config", configPath, seen: error.description, error.description)
         case nil: break
         }
+        device.unparsedAttributes = unparsed
         return device
     }
 
@@ -179,31 +231,36 @@ public struct HostLoader: Sendable {
             let base = "/sys/module/\(module)"
             guard files.kind(of: base) == .directory else { continue }
             kvm.module = module
-            kvm.apicVirtualization = optionalText("\(base)/parameters/\(apicParam)", &problems).flatMap(ProcParsers.parameterBool)
-            kvm.nested = optionalText("\(base)/parameters/nested", &problems).flatMap(ProcParsers.parameterBool)
+            kvm.apicVirtualization = parameterBool("\(base)/parameters/\(apicParam)", &problems)
+            kvm.nested = parameterBool("\(base)/parameters/nested", &problems)
         }
         return kvm
     }
 
     private func loadMemory(_ problems: inout Problems) -> MemoryState {
         var memory = MemoryState()
-        let meminfo = ProcParsers.meminfo(text("/proc/meminfo", &problems) ?? "")
-        memory.totalKiB = meminfo["MemTotal"]
-        memory.availableKiB = meminfo["MemAvailable"]
+        if let text = text("/proc/meminfo", &problems) {
+            let meminfo = ProcParsers.meminfo(text)
+            memory.totalKiB = meminfo["MemTotal"]
+            memory.availableKiB = meminfo["MemAvailable"]
+            if memory.totalKiB == nil { problems.add("/proc/meminfo", "no 'MemTotal: N kB' line, read '\(Self.excerpt(text))'") }
+        }
         memory.hugepages = hugepagePools(under: "/sys/kernel/mm/hugepages", node: nil, &problems)
-        memory.transparentHugepages = optionalText("/sys/kernel/mm/transparent_hugepage/enabled", &problems).flatMap(ProcParsers.selectedChoice)
-        memory.transparentHugepagesDefrag = optionalText("/sys/kernel/mm/transparent_hugepage/defrag", &problems).flatMap(ProcParsers.selectedChoice)
+        memory.transparentHugepages = selectedChoice("/sys/kernel/mm/transparent_hugepage/enabled", &problems)
+        memory.transparentHugepagesDefrag = selectedChoice("/sys/kernel/mm/transparent_hugepage/defrag", &problems)
         return memory
     }
 
     func hugepagePools(under dir: String, node: Int?, _ problems: inout Problems) -> [HugePagePool] {
         list(dir, &problems).compactMap { name -> HugePagePool? in
             // "hugepages-2048kB"
-            guard name.hasPrefix("hugepages-"), name.hasSuffix("kB"), let size = Int(name.dropFirst(10).dropLast(2)) else { return nil }
-            let total = optionalText("\(dir)/\(name)/nr_hugepages", &problems).flatMap { Int($0) }
-            guard let total else { return nil }
-            return HugePagePool(sizeKiB: size, total: total,
-                                free: optionalText("\(dir)/\(name)/free_hugepages", &problems).flatMap { Int($0) }, node: node)
+            guard name.hasPrefix("hugepages-") else { return nil }
+            guard name.hasSuffix("kB"), name.count > 12, let size = Int(name.dropFirst(10).dropLast(2)), size > 0 else {
+                problems.add("\(dir)/\(name)", "not a hugepage pool name like hugepages-2048kB")
+                return nil
+            }
+            guard let total = count("\(dir)/\(name)/nr_hugepages", &problems) else { return nil }
+            return HugePagePool(sizeKiB: size, total: total, free: count("\(dir)/\(name)/free_hugepages", &problems), node: node)
         }.sorted { $0.sizeKiB < $1.sizeKiB }
     }
 
@@ -225,9 +282,14 @@ public struct HostLoader: Sendable {
             }
             if let list = optionalText("/proc/irq/\(n)/effective_affinity_list", &problems) {
                 irqs[i].effectiveAffinity = CPUSet(list: list)
+                if irqs[i].effectiveAffinity == nil { problems.add("/proc/irq/\(n)/effective_affinity_list", "not a CPU list: '\(list)'") }
             }
         }
-        let defaultAffinity = optionalText("/proc/irq/default_smp_affinity", &problems).flatMap { CPUSet(mask: $0) }
+        var defaultAffinity: CPUSet?
+        if let mask = optionalText("/proc/irq/default_smp_affinity", &problems) {
+            defaultAffinity = CPUSet(mask: mask)
+            if defaultAffinity == nil { problems.add("/proc/irq/default_smp_affinity", "not a CPU mask: '\(mask)'") }
+        }
         return (irqs, defaultAffinity)
     }
 
@@ -270,21 +332,48 @@ public struct HostLoader: Sendable {
         }
     }
 
+    /// A non-negative count (`nr_hugepages`); nil when absent, or unparsable (recorded).
+    func count(_ path: String, _ problems: inout Problems) -> Int? {
+        guard let text = optionalText(path, &problems) else { return nil }
+        guard let n = Int(text), n >= 0 else {
+            problems.add(path, "not a count: '\(text)'")
+            return nil
+        }
+        return n
+    }
+
+    /// A module parameter boolean (`Y`/`N`, `1`/`0`); nil when absent, or unparsable (recorded).
+    func parameterBool(_ path: String, _ problems: inout Problems) -> Bool? {
+        guard let text = optionalText(path, &problems) else { return nil }
+        guard let value = ProcParsers.parameterBool(text) else {
+            problems.add(path, "expected Y or N, read '\(text)'")
+            return nil
+        }
+        return value
+    }
+
+    /// The bracketed choice of a sysfs selector; nil when absent, or when no choice is bracketed (recorded).
+    func selectedChoice(_ path: String, _ problems: inout Problems) -> String? {
+        guard let text = optionalText(path, &problems) else { return nil }
+        guard let choice = ProcParsers.selectedChoice(text) else {
+            problems.add(path, "no [selected] choice in '\(text)'")
+            return nil
+        }
+        return choice
+    }
+
+    /// The start of a file for a problem message: long or multi-line text would drown the report.
+    static func excerpt(_ text: String) -> String {
+        let firstLine = text.prefix { $0 != "\n" }
+        let cut = firstLine.prefix(60)
+        return cut.count < text.count ? cut + "…" : String(cut)
+    }
+
     func linkName(_ path: String, _ problems: inout Problems) -> String? {
         do { return try files.readLinkName(path) } catch {
             problems.add(path, error.description)
             return nil
         }
-    }
-
-    func hexAttr(_ path: String, bits: Int, _ problems: inout Problems, optional: Bool = false) -> UInt64? {
-        let raw = optional ? optionalText(path, &problems) : text(path, &problems)
-        guard let raw else { return nil }
-        guard let value = parseHex(raw), value < (1 << UInt64(bits)) else {
-            problems.add(path, "expected a \(bits)-bit hex value like 0x\(String(repeating: "0", count: bits / 4)), read '\(raw)'")
-            return nil
-        }
-        return value
     }
 }
 

@@ -36,9 +36,7 @@ struct IOMMULoader {
         }
         if files.exists("/sys/firmware/acpi/tables/DMAR") { state.firmwareTable = .intel }
         else if files.exists("/sys/firmware/acpi/tables/IVRS") { state.firmwareTable = .amd }
-        if let unsafe = loader.optionalText("/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", &problems) {
-            state.unsafeInterruptsAllowed = ProcParsers.parameterBool(unsafe)
-        }
+        state.unsafeInterruptsAllowed = loader.parameterBool("/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", &problems)
         return state
     }
 

@@ -10,6 +10,8 @@ public struct CPUInfo: Sendable {
     public var hasSVM = false
     /// `hypervisor` flag: this host is itself a virtual machine.
     public var isVirtualMachine = false
+    /// `/proc/cpuinfo` showed a `flags` line. Without one the three flags above are unknown, not false.
+    public var flagsKnown = false
     public var logicalCPUs: [LogicalCPU] = []
     public var online: CPUSet = .empty
     /// sysfs: `/sys/devices/system/cpu/isolated` (isolcpus=).

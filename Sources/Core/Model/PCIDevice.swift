@@ -36,6 +36,10 @@ public struct PCIDevice: Sendable, Identifiable {
     public var capabilities: PCICapabilities?
     /// Names from pci.ids, filled by the name database when one is available.
     public var names: PCINames = PCINames()
+    /// Attributes that exist but could not be read or understood, with what was seen. The typed field each one
+    /// feeds holds a placeholder (vendor 0, class 0, no driver) that renderers and checks must not present as
+    /// a fact: they ask `unparsed(_:)` first.
+    public var unparsedAttributes: [UnparsedAttribute] = []
 
     public init(address: PCIAddress, vendorID: UInt16, deviceID: UInt16, pciClass: PCIClass, revision: UInt8 = 0,
                 sysfsPath: String = "") {
@@ -50,6 +54,10 @@ public struct PCIDevice: Sendable, Identifiable {
     }
 
     public var isBridge: Bool { pciClass.isPCIBridge || pciClass.isHostBridge }
+    /// What was seen in attribute `name` ("class", "driver") when it could not be used; nil when it was fine.
+    public func unparsed(_ name: String) -> UnparsedAttribute? { unparsedAttributes.first { $0.name == name } }
+    /// The class code is known: the class file parsed.
+    public var classIsKnown: Bool { unparsed("class") == nil }
     public var isBoundToVFIO: Bool { driver == "vfio-pci" }
     public var vendor: PCIVendor { PCIVendor(id: vendorID) }
 }
@@ -78,4 +86,18 @@ public struct PCIVendor: Hashable, Sendable {
     public static let amd = PCIVendor(id: 0x1002)
     public static let intel = PCIVendor(id: 0x8086)
     public static let redhatQumranet = PCIVendor(id: 0x1af4)
+}
+
+/// One sysfs attribute of a PCI function that was there but not usable: its name (`class`), its path, and the
+/// value seen (or why it could not be read).
+public struct UnparsedAttribute: Sendable, Equatable {
+    public var name: String
+    public var path: String
+    public var seen: String
+
+    public init(name: String, path: String, seen: String) {
+        self.name = name
+        self.path = path
+        self.seen = seen
+    }
 }

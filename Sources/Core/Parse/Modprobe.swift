@@ -35,8 +35,12 @@ public struct ModprobeDirective: Sendable, Equatable {
             case "options":
                 var params: [String: String] = [:]
                 for w in words.dropFirst(2) {
-                    let kv = w.split(separator: "=", maxSplits: 1)
-                    params[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
+                    // Split at the first "=" by index: a lone "=" (a damaged line) has no parts to split into.
+                    if let eq = w.firstIndex(of: "=") {
+                        params[String(w[..<eq])] = String(w[w.index(after: eq)...])
+                    } else {
+                        params[w] = ""
+                    }
                 }
                 out.append(.init(file: file, line: startLine, module: module, kind: .options(params)))
             case "softdep":

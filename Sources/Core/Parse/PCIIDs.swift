@@ -65,7 +65,7 @@ public struct PCIIDDatabase: Sendable {
                     if tabs == 1, let d = Self.hexValue(buf, body, 4) {
                         currentDevice = UInt16(d)
                         devices[UInt32(vendor) << 16 | UInt32(d)] = Self.name(buf, body + 4, end)
-                    } else if tabs == 2, let device = currentDevice,
+                    } else if tabs == 2, let device = currentDevice, body + 9 <= end,
                               let sv = Self.hexValue(buf, body, 4), let sd = Self.hexValue(buf, body + 5, 4) {
                         let key = UInt64(vendor) << 48 | UInt64(device) << 32 | UInt64(sv) << 16 | UInt64(sd)
                         subsystems[key] = Self.name(buf, body + 9, end)
@@ -84,19 +84,26 @@ public struct PCIIDDatabase: Sendable {
     public func subclassName(_ c: PCIClass) -> String? { subclasses[UInt16(c.base) << 8 | UInt16(c.sub)] }
     public func progIfName(_ c: PCIClass) -> String? { progIfs[UInt32(c.base) << 16 | UInt32(c.sub) << 8 | UInt32(c.progIf)] }
 
-    /// Fills every device's `names`.
+    /// Fills every device's `names`. An id or class that could not be read is not named: its placeholder (0)
+    /// would otherwise pick up a real name ("Non-VGA unclassified device").
     public func name(_ devices: inout [PCIDevice]) {
         for i in devices.indices {
             let d = devices[i]
             var names = PCINames()
-            names.vendor = vendorName(d.vendorID)
-            names.device = deviceName(d.vendorID, d.deviceID)
-            if let sv = d.subsystemVendorID, let sd = d.subsystemDeviceID {
-                names.subsystem = subsystemName(d.vendorID, d.deviceID, sv, sd)
+            let vendorKnown = d.unparsed("vendor") == nil
+            let deviceKnown = vendorKnown && d.unparsed("device") == nil
+            if vendorKnown { names.vendor = vendorName(d.vendorID) }
+            if deviceKnown {
+                names.device = deviceName(d.vendorID, d.deviceID)
+                if let sv = d.subsystemVendorID, let sd = d.subsystemDeviceID {
+                    names.subsystem = subsystemName(d.vendorID, d.deviceID, sv, sd)
+                }
             }
-            names.className = className(d.pciClass)
-            names.subclassName = subclassName(d.pciClass)
-            names.progIfName = progIfName(d.pciClass)
+            if d.classIsKnown {
+                names.className = className(d.pciClass)
+                names.subclassName = subclassName(d.pciClass)
+                names.progIfName = progIfName(d.pciClass)
+            }
             devices[i].names = names
         }
     }
@@ -121,6 +128,7 @@ public struct PCIIDDatabase: Sendable {
     }
 
     private static func name(_ buf: UnsafeBufferPointer<UInt8>, _ from: Int, _ end: Int) -> String {
+        guard from < end else { return "" }
         var s = from
         while s < end, buf[s] == 0x20 { s += 1 }
         var e = end

@@ -9,14 +9,14 @@ public enum ProcParsers {
     public struct CPUInfoSummary: Sendable, Equatable {
         public var vendorID = ""
         public var modelName = ""
-        public var flags: Set<String> = []
+        /// The first `flags` line; nil when the file has none (empty, cut short, or not x86).
+        public var flags: Set<String>?
         public var processors: [Int] = []
     }
 
     /// `/proc/cpuinfo`: the first block's vendor, model and flags, and every processor number.
     public static func cpuinfo(_ text: String) -> CPUInfoSummary {
         var summary = CPUInfoSummary()
-        var sawFlags = false
         for line in text.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let key = line[..<colon].trimmingASCIIWhitespace()
@@ -26,7 +26,7 @@ public enum ProcParsers {
             case "vendor_id": if summary.vendorID.isEmpty { summary.vendorID = value }
             case "model name": if summary.modelName.isEmpty { summary.modelName = value }
             case "flags":
-                if !sawFlags { summary.flags = Set(value.split(separator: " ").map(String.init)); sawFlags = true }
+                if summary.flags == nil { summary.flags = Set(value.split(separator: " ").map(String.init)) }
             default: break
             }
         }
@@ -103,7 +103,10 @@ public enum ProcParsers {
                     for k in a..<b {
                         let c = buf[k]
                         if c < 0x30 || c > 0x39 { numeric = false; break }
-                        value = value &* 10 &+ Int(c - 0x30)
+                        let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+                        let (sum, o2) = times10.addingReportingOverflow(Int(c - 0x30))
+                        if o1 || o2 { throw Malformed(line: lineNumber, detail: "IRQ \(name): count '\(string(a, min(b, a + 40)))' is too large") }
+                        value = sum
                     }
                     guard numeric else { break }
                     counts.append(value)

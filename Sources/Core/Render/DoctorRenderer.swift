@@ -13,17 +13,20 @@ public enum DoctorRenderer {
 
     public static func text(_ report: DoctorReport, host: HostModel, verbose: Bool = false) -> String {
         var out = ListRenderer.iommuSummary(host) + "\n\n"
+        // Titles, evidence, explanations and fixes quote host files (driver names, pci.ids names, values seen):
+        // every one is printed through `escapingControls`, so a host tree cannot drive the terminal.
+        let e: (String) -> String = { escapingControls($0) }
         for f in report.findings {
             let pad = String(repeating: " ", count: 6)
-            out += "[\(marker(f.status))]".padding(7) + " \(f.title)  (\(f.check))\n"
+            out += "[\(marker(f.status))]".padding(7) + " \(e(f.title))  (\(e(f.check)))\n"
             if f.status == .pass || f.status == .skipped {
-                if verbose { for e in f.evidence { out += "\(pad)  seen: \(e)\n" } }
+                if verbose { for ev in f.evidence { out += "\(pad)  seen: \(e(ev.description))\n" } }
                 continue
             }
-            for e in f.evidence { out += "\(pad)  seen: \(e)\n" }
-            if !f.explanation.isEmpty { out += "\(pad)  why:  \(f.explanation)\n" }
-            if let fix = f.fix { out += "\(pad)  fix:  \(fix)\n" }
-            if let ref = f.reference { out += "\(pad)  ref:  \(ref)\n" }
+            for ev in f.evidence { out += "\(pad)  seen: \(e(ev.description))\n" }
+            if !f.explanation.isEmpty { out += "\(pad)  why:  \(e(f.explanation))\n" }
+            if let fix = f.fix { out += "\(pad)  fix:  \(e(fix))\n" }
+            if let ref = f.reference { out += "\(pad)  ref:  \(e(ref))\n" }
         }
         out += "\n" + summary(report) + "\n"
         return out

@@ -18,15 +18,17 @@ public enum ListRenderer {
             out += "\nPCI devices (no IOMMU groups: the kernel cannot isolate any of them):\n"
             for d in host.devices { out += deviceBlock(d) }
         }
-        for problem in host.readProblems.prefix(20) { out += "\nwarning: \(problem)" }
+        for problem in host.readProblems.prefix(20) { out += "\nwarning: \(escapingControls(problem.description))" }
         if host.readProblems.count > 20 { out += "\nwarning: \(host.readProblems.count - 20) more unreadable files (see vfioctl doctor)" }
         return out.hasSuffix("\n") ? out : out + "\n"
     }
 
     static func deviceBlock(_ d: PCIDevice) -> String {
         var s = "\t" + LspciFormat.line(d) + "\n"
-        if let driver = d.driver { s += "\t\tKernel driver in use: \(driver)\n" }
-        if let override = d.driverOverride { s += "\t\tdriver_override: \(override)\n" }
+        if let driver = d.driver { s += "\t\tKernel driver in use: \(escapingControls(driver))\n" }
+        if let override = d.driverOverride { s += "\t\tdriver_override: \(escapingControls(override))\n" }
+        // What could not be read stays visible under the device, with the file and the value seen.
+        for bad in d.unparsedAttributes { s += "\t\tunreadable \(bad.name): '\(escapingControls(bad.seen))' (\(escapingControls(bad.path)))\n" }
         return s
     }
 
@@ -80,13 +82,13 @@ public enum ListRenderer {
     public static func deviceJSON(_ d: PCIDevice) -> JSON {
         var fields: [(String, JSON)] = [
             ("address", .string(d.address.description)),
-            ("vendor", .string(hex(d.vendorID, width: 4))),
-            ("device", .string(hex(d.deviceID, width: 4))),
+            ("vendor", d.unparsed("vendor") == nil ? .string(hex(d.vendorID, width: 4)) : .null),
+            ("device", d.unparsed("device") == nil ? .string(hex(d.deviceID, width: 4)) : .null),
             ("subsystemVendor", .optional(d.subsystemVendorID.map { hex($0, width: 4) })),
             ("subsystemDevice", .optional(d.subsystemDeviceID.map { hex($0, width: 4) })),
-            ("class", .string(d.pciClass.hex4)),
-            ("progIf", .string(hex(d.pciClass.progIf, width: 2))),
-            ("revision", .string(hex(d.revision, width: 2))),
+            ("class", d.classIsKnown ? .string(d.pciClass.hex4) : .null),
+            ("progIf", d.classIsKnown ? .string(hex(d.pciClass.progIf, width: 2)) : .null),
+            ("revision", d.unparsed("revision") == nil ? .string(hex(d.revision, width: 2)) : .null),
             ("driver", .optional(d.driver)),
             ("driverOverride", .optional(d.driverOverride)),
             ("iommuGroup", .optional(d.iommuGroup)),
@@ -125,6 +127,9 @@ public enum ListRenderer {
         } else {
             fields.append(("capabilities", .null))
         }
+        fields.append(("unparsedAttributes", .array(d.unparsedAttributes.map {
+            .object([("attribute", .string($0.name)), ("path", .string($0.path)), ("seen", .string($0.seen))])
+        })))
         return .object(fields)
     }
 }
