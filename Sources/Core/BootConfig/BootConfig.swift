@@ -242,9 +242,10 @@ public struct KernelVersion: Comparable, Sendable {
     }
 
     public init?(_ text: String) {
-        let parts = text.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
-        guard parts.count == 2 else { return nil }
-        self.init(parts[0], parts[1])
+        // The first two numbers, or nothing: a number too long for Int must not let the third one slide in.
+        let parts = text.split(whereSeparator: { !($0.isASCII && $0.isNumber) }).prefix(2).map { Int($0) }
+        guard parts.count == 2, let major = parts[0], let minor = parts[1] else { return nil }
+        self.init(major, minor)
     }
 
     public static func < (a: KernelVersion, b: KernelVersion) -> Bool { (a.major, a.minor) < (b.major, b.minor) }

@@ -299,7 +299,7 @@ private struct Keys {
     func finish() throws(SpecError) {
         for e in table.entries where !used.contains(e.key) {
             let known = used.sorted().joined(separator: ", ")
-            throw SpecError(line: e.line, "unknown key '\(e.key)'\(context) (known: \(known))")
+            throw SpecError(line: e.line, "unknown key '\(SpecRules.visible(e.key))'\(context) (known: \(known))")
         }
     }
 }
