@@ -96,6 +96,37 @@ import VFIOHost
         #expect(try BootConfig.plan(try SetupTests.spec(), cpuVendor: .intel, files: fs).edits.isEmpty)
     }
 
+    @Test(arguments: SetupTests.distros)
+    func everyFixtureConvertedToCRLFIsEditedInPlaceAndStaysCRLF(_ distro: String) throws {
+        let dir = try SetupTests.copy(distro)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var converted: [String] = []
+        for top in ["etc", "boot"] {
+            let e = FileManager.default.enumerator(atPath: dir + "/" + top)
+            while let rel = e?.nextObject() as? String {
+                let path = "/\(top)/\(rel)"
+                guard let text = try? String(contentsOfFile: dir + path, encoding: .utf8), text.contains("\n") else { continue }
+                try text.replacingOccurrences(of: "\n", with: "\r\n").write(toFile: dir + path, atomically: true, encoding: .utf8)
+                converted.append(path)
+            }
+        }
+        let fs = try RootedFileSystem(root: dir)
+        let spec = try SetupTests.spec()
+        let lf = try BootConfig.plan(spec, cpuVendor: .intel, files: RootedFileSystem(root: Repo.path("examples/etc/\(distro)")))
+        let plan = try BootConfig.plan(spec, cpuVendor: .intel, files: fs)
+        // The same edits as on the LF tree, line for line, each in the file's own line ending.
+        #expect(plan.edits.map(\.path) == lf.edits.map(\.path))
+        for (e, l) in zip(plan.edits, lf.edits) {
+            #expect(ConfigLines(e.new).lines == ConfigLines(l.new).lines, "\(e.path)")
+            if converted.contains(e.path) { #expect(Self.crlfLines(e.new), "\(e.path) lost its CRLF") }
+        }
+        _ = try BootConfigWriter(files: fs).apply(plan.edits, vm: spec.name)
+        let configured = BootConfig.configuredArguments(fs) ?? []
+        for a in BootArguments.wanted(spec, cpuVendor: .intel) { #expect(configured.contains(a), "\(distro): \(a)") }
+        #expect(!configured.contains { $0.contains("\r") })
+        #expect(try BootConfig.plan(spec, cpuVendor: .intel, files: fs).edits.isEmpty)
+    }
+
     @Test func modprobeOutputHoldsOnlyVfioctlLines() throws {
         let dir = try SetupTests.copy("debian")
         defer { try? FileManager.default.removeItem(atPath: dir) }

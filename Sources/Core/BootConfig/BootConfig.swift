@@ -180,7 +180,7 @@ public enum BootConfig {
             guard let text = try? read(files, "/etc/default/grub") else { return nil }
             return (try? GrubDefault.arguments(text, path: "/etc/default/grub")) ?? nil
         case .kernelCmdline:
-            return (try? read(files, "/etc/kernel/cmdline")).flatMap { $0.map { KernelCommandLine($0).arguments } }
+            return (try? read(files, "/etc/kernel/cmdline")).flatMap { $0.map { KernelCommandLine(splitLines($0).joined(separator: " ")).arguments } }
         case .kernelstub:
             return (try? read(files, "/etc/kernelstub/configuration")).flatMap { $0.flatMap { try? Kernelstub.options($0).options } }
         case .grubbyBLS, .systemdBoot:

@@ -35,6 +35,8 @@ public enum SpecRules {
 
     /// VM names become libvirt's `<name>`, the NVRAM file name, QEMU `-name` and Proxmox `name:`.
     public static func name(_ value: String) -> String? {
+        // The parser has already applied `text` to every string; doing it here too keeps init's message identical.
+        if let problem = text("name", value) { return problem }
         guard !value.isEmpty, value.count <= 64,
               value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }),
               value != ".", value != ".." else {
