@@ -88,6 +88,18 @@ import Testing
         #expect(mem.status == 3 && mem.out.contains("--memory: key 'memory': '99999999999T' is more than 64T"), "\(mem.out)")
     }
 
+    @Test func specFilesAreReadOnlyUpToTheirCap() throws {
+        // /dev/zero never ends: the old reader tried to hold all of it.
+        guard let zero = try Self.vfioctl(["render", "libvirt", "/dev/zero"]) else { return }
+        #expect(zero.status == 3 && zero.out.contains("/dev/zero: larger than 1048576 bytes: not a VM spec"), "\(zero.out)")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vfioctl-big-\(UUID().uuidString).toml").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try (try String(contentsOfFile: Repo.path("examples/specs/z490-rtx2060.toml"), encoding: .utf8) + String(repeating: "#", count: 1 << 20))
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        guard let big = try Self.vfioctl(["plan", file]) else { return }
+        #expect(big.status == 3 && big.out.contains("larger than 1048576 bytes"), "\(big.out)")
+    }
+
     @Test func setupDryRunApplyRevertThroughTheCLI() throws {
         let dir = try SetupTests.copy("arch")
         defer { try? FileManager.default.removeItem(atPath: dir) }

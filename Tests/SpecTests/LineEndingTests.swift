@@ -127,6 +127,15 @@ import VFIOHost
         #expect(try BootConfig.plan(spec, cpuVendor: .intel, files: fs).edits.isEmpty)
     }
 
+    @Test func oversizedConfigFilesAreRefusedNotRewritten() throws {
+        let dir = try SetupTests.copy("debian")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try String(repeating: "# padding\n", count: 120_000).write(toFile: dir + "/etc/default/grub", atomically: true, encoding: .utf8)
+        #expect(throws: BootConfigError("/etc/default/grub", "larger than 1048576 bytes: not a configuration file vfioctl edits")) {
+            try BootConfig.plan(try SetupTests.spec(), cpuVendor: .intel, files: RootedFileSystem(root: dir))
+        }
+    }
+
     @Test func modprobeOutputHoldsOnlyVfioctlLines() throws {
         let dir = try SetupTests.copy("debian")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -29,7 +29,7 @@ public struct CPUSet: Hashable, Sendable, CustomStringConvertible, Sequence {
     /// and more than `maxCPU + 1` is refused, so the work is bounded by the cap, not by the text.
     public static func parse(list text: String) throws(ListError) -> CPUSet {
         let trimmed = text.trimmingASCIIWhitespace()
-        var member = [Bool](repeating: false, count: maxCPU + 1)
+        var result: [Int] = []
         var written = 0
         func number(_ s: Substring) throws(ListError) -> Int {
             guard !s.isEmpty, s.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { throw ListError("'\(s)' is not a CPU number") }
@@ -51,10 +51,10 @@ public struct CPUSet: Hashable, Sendable, CustomStringConvertible, Sequence {
                 }
                 written += b - a + 1
                 guard written <= maxCPU + 1 else { throw ListError("more than \(maxCPU + 1) CPUs named (ranges repeat)") }
-                for c in a...b { member[c] = true }
+                result.append(contentsOf: a...b)
             }
         }
-        return CPUSet(sorted: member.indices.filter { member[$0] })
+        return CPUSet(result)
     }
 
     private init(sorted: [Int]) { cpus = sorted }
