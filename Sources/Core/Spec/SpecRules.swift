@@ -6,7 +6,8 @@ public enum SpecRules {
     /// Guest memory cap: 64 TiB, far above any host that can pass a GPU, and low enough that the largest unit
     /// vfioctl writes (KiB, in libvirt's `<memory>`) stays far inside Int.
     public static let maxMemoryMiB = 64 * 1024 * 1024
-    /// vCPUs: q35 with x2APIC in QEMU ≥ 7 starts up to 1024; 512 is more than any host core count we pin to.
+    /// vCPUs: the range the spec format has always accepted; it bounds every count derived from it (cores,
+    /// pins, topology products). q35's own limit depends on the QEMU version and is not checked here.
     public static let vcpus = 1...512
     /// Highest CPU number vfioctl accepts anywhere (CPU lists, `pin`): the kernel's NR_CPUS maximum
     /// (CONFIG_NR_CPUS ≤ 8192 with MAXSMP), so a CPU list never expands past 8192 members.
