@@ -22,20 +22,29 @@ struct Init: ParsableCommand {
     @Option(help: ArgumentHelp("ROM file for the GPU (absolute path).", valueName: "FILE")) var rom: String?
 
     func run() throws {
+        // The parser's own rule and message: a name init accepts is one every other command reads back.
+        if let problem = SpecRules.name(name) { throw CLIError("--name: \(problem)") }
         var addresses: [PCIAddress] = []
         for text in devices {
             guard let a = PCIAddress(text) else { throw CLIError("--device \(text): not a PCI address (expected DDDD:BB:DD.F, e.g. 0000:01:00.0)") }
             addresses.append(a)
         }
-        guard let mib = MemorySize.parseMiB(memory) else { throw CLIError("--memory \(memory): not a size (e.g. 16G or 8192M)") }
-        guard vcpus > 0 else { throw CLIError("--vcpus \(vcpus): must be at least 1") }
+        let mib: Int
+        switch SpecRules.memory(memory) {
+        case .success(let m): mib = m
+        case .failure(let e): throw CLIError("--memory: \(e.message)")
+        }
+        guard SpecRules.vcpus.contains(vcpus) else {
+            throw CLIError("--vcpus \(vcpus): must be \(SpecRules.vcpus.lowerBound)…\(SpecRules.vcpus.upperBound)")
+        }
         var request = InitRequest(name: name, devices: addresses, vcpus: vcpus, memoryMiB: mib)
         request.hugepages = hugepages
         request.inputByID = inputByID
         if let lookingGlass {
             let parts = lookingGlass.lowercased().split(separator: "x")
-            guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w >= 320, h >= 200 else {
-                throw CLIError("--looking-glass \(lookingGlass): expected WIDTHxHEIGHT, e.g. 1920x1080")
+            guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]),
+                  SpecRules.lookingGlassWidth.contains(w), SpecRules.lookingGlassHeight.contains(h) else {
+                throw CLIError("--looking-glass \(lookingGlass): expected WIDTHxHEIGHT from \(SpecRules.lookingGlassWidth.lowerBound)x\(SpecRules.lookingGlassHeight.lowerBound) to \(SpecRules.lookingGlassWidth.upperBound)x\(SpecRules.lookingGlassHeight.upperBound), e.g. 1920x1080")
             }
             request.lookingGlass = VMSpec.LookingGlass(width: w, height: h)
         }
@@ -43,6 +52,7 @@ struct Init: ParsableCommand {
             guard rom.hasPrefix("/") else { throw CLIError("--rom \(rom): give an absolute path (libvirt resolves it on the host)") }
             request.rom = rom
         }
+        do { try request.validate() } catch { throw CLIError(error.message) }
         let (session, host) = try root.load()
         do {
             let (spec, notes) = try SpecBuilder.build(request, host: host, files: session.files)
@@ -55,11 +65,31 @@ struct Init: ParsableCommand {
 
 /// Reads a spec file and turns parse errors into `FILE: line N: ...`.
 enum SpecFile {
+    /// A spec is a page of TOML; a larger file (or /dev/zero) is refused before it is read whole.
+    static let maxBytes = 1 << 20
+
     static func load(_ path: String) throws -> VMSpec {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw CLIError("\(path): cannot read the spec")
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CLIError("\(path): cannot read the spec") }
+        defer { close(fd) }
+        // At most maxBytes + 1 bytes are read, so a huge file or a device costs no more than that.
+        var bytes = [UInt8](repeating: 0, count: maxBytes + 1)
+        var count = 0
+        while count < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { buf in read(fd, buf.baseAddress! + count, buf.count - count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw CLIError("\(path): cannot read the spec") }
+            if n == 0 { break }
+            count += n
         }
+        guard count <= maxBytes else { throw CLIError("\(path): larger than \(maxBytes) bytes: not a VM spec") }
+        guard let text = String(validating: bytes[..<count], as: UTF8.self) else { throw CLIError("\(path): not UTF-8 text") }
         do { return try VMSpec.parse(text) } catch { throw CLIError("\(path): \(error)") }
+    }
+
+    /// Renders or refuses, naming the spec file.
+    static func render(_ path: String, _ body: (VMSpec) throws(SpecError) -> String) throws -> String {
+        let vm = try load(path)
+        do { return try body(vm) } catch { throw CLIError("\(path): \(error)") }
     }
 }

@@ -11,11 +11,12 @@ struct Render: ParsableCommand {
     @Argument(help: ArgumentHelp("The VM spec (TOML).", valueName: "SPEC")) var spec: String
 
     func run() throws {
-        let vm = try SpecFile.load(spec)
+        let text: String
         switch target {
-        case .libvirt: Output.write(LibvirtRenderer.render(vm))
-        case .qemu: Output.write(QEMURenderer.render(vm))
-        case .proxmox: Output.write(ProxmoxRenderer.render(vm))
+        case .libvirt: text = try SpecFile.render(spec, LibvirtRenderer.render)
+        case .qemu: text = try SpecFile.render(spec, QEMURenderer.render)
+        case .proxmox: text = try SpecFile.render(spec, ProxmoxRenderer.render)
         }
+        Output.write(text)
     }
 }

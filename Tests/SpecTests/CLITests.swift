@@ -57,6 +57,49 @@ import Testing
         #expect(bridge.status == 3 && bridge.out.contains("a PCI bridge is never passed"))
     }
 
+    @Test func initRefusesANameTheParserWouldRefuseWithItsMessage() throws {
+        for name in ["bad name", "vm;reboot", "x,debug-threads=off"] {
+            guard let r = try Self.vfioctl(["init", "--root", "examples/hosts/z490-three-gpus", "--name", name,
+                                            "--device", "06:00.0", "--vcpus", "4", "--memory", "4G"]) else { return }
+            let spec = SpecCodecTests.minimal.replacingOccurrences(of: "name = \"vm1\"", with: "name = \(TOML.quote(name))")
+            var parserMessage = ""
+            do { _ = try VMSpec.parse(spec) } catch { parserMessage = error.message }
+            #expect(!parserMessage.isEmpty)
+            #expect(r.status == 3 && r.out.contains("--name: " + parserMessage), "\(r.out)")
+        }
+    }
+
+    @Test func renderAndInitRefuseHostileValuesWithoutTrapping() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vfioctl-huge-\(UUID().uuidString).toml").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let spec = try String(contentsOfFile: Repo.path("examples/specs/z490-rtx2060.toml"), encoding: .utf8)
+        for memory in ["9223372036854775807G", "99999999999T", "9007199254740992M"] {
+            try spec.replacingOccurrences(of: "memory = \"16G\"", with: "memory = \"\(memory)\"").write(toFile: file, atomically: true, encoding: .utf8)
+            for target in ["libvirt", "qemu", "proxmox"] {
+                guard let r = try Self.vfioctl(["render", target, file]) else { return }
+                #expect(r.status == 3 && r.out.contains("\(file): line 14: key 'memory': '\(memory)' is more than 64T"), "\(r.out)")
+            }
+        }
+        guard let big = try Self.vfioctl(["init", "--root", "examples/hosts/z490-three-gpus", "--name", "x", "--device", "06:00.0",
+                                          "--vcpus", "9223372036854775807", "--memory", "4G", "--looking-glass", "99999999x99999999"]) else { return }
+        #expect(big.status != 132 && big.status != 0, "\(big.out)")
+        guard let mem = try Self.vfioctl(["init", "--root", "examples/hosts/z490-three-gpus", "--name", "x", "--device", "06:00.0",
+                                          "--vcpus", "4", "--memory", "99999999999T"]) else { return }
+        #expect(mem.status == 3 && mem.out.contains("--memory: key 'memory': '99999999999T' is more than 64T"), "\(mem.out)")
+    }
+
+    @Test func specFilesAreReadOnlyUpToTheirCap() throws {
+        // /dev/zero never ends: the old reader tried to hold all of it.
+        guard let zero = try Self.vfioctl(["render", "libvirt", "/dev/zero"]) else { return }
+        #expect(zero.status == 3 && zero.out.contains("/dev/zero: larger than 1048576 bytes: not a VM spec"), "\(zero.out)")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vfioctl-big-\(UUID().uuidString).toml").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try (try String(contentsOfFile: Repo.path("examples/specs/z490-rtx2060.toml"), encoding: .utf8) + String(repeating: "#", count: 1 << 20))
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        guard let big = try Self.vfioctl(["plan", file]) else { return }
+        #expect(big.status == 3 && big.out.contains("larger than 1048576 bytes"), "\(big.out)")
+    }
+
     @Test func setupDryRunApplyRevertThroughTheCLI() throws {
         let dir = try SetupTests.copy("arch")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -40,7 +40,7 @@ import Testing
             print("SKIP libvirt validation of \(c): \(reason)")
             return nil
         }
-        var xml = LibvirtRenderer.render(spec)
+        var xml = try LibvirtRenderer.render(spec)
         if !FileManager.default.fileExists(atPath: "/dev/kvm") {
             // Without KVM libvirt refuses type='kvm' and host-passthrough; validate the TCG twin of the same domain.
             print("NOTE \(c): no /dev/kvm; validating with type='qemu' and cpu mode='maximum'")
@@ -107,7 +107,7 @@ import Testing
         if mounted != nil { #expect(out.contains("\"qom-type\":\"memory-backend-file\",\"id\":\"pc.ram\",\"mem-path\":\"\(dir)/hugepages")) }
 
         // The QEMU renderer says the same as libvirt's own conversion.
-        let ours = QEMURenderer.arguments(spec)
+        let ours = try QEMURenderer.arguments(spec)
         let ourCPU = Set(ours[ours.firstIndex(of: "-cpu")! + 1].split(separator: ",").map { String($0).replacingOccurrences(of: "=on", with: "") })
         let theirCPU = out.split(separator: " ").drop { $0 != "-cpu" }.dropFirst().first.map { Set($0.split(separator: ",").map { String($0).replacingOccurrences(of: "=on", with: "") }) } ?? []
         for flag in ourCPU where flag.hasPrefix("hv-") || flag == "kvm=off" || flag == "topoext" {
@@ -123,7 +123,7 @@ import Testing
         guard Self.skipReason() == nil else { print("SKIP: \(Self.skipReason()!)"); return }
         // The pitfall from DOMAIN §3: managed='true' is not libvirt's spelling; define --validate refuses it.
         let (spec, _) = try Examples.spec(Examples.cases[0])
-        let xml = LibvirtRenderer.render(spec).replacingOccurrences(of: "managed='yes'", with: "managed='true'")
+        let xml = try LibvirtRenderer.render(spec).replacingOccurrences(of: "managed='yes'", with: "managed='true'")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vfioctl-virsh-neg-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir + "/etc", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -7,9 +7,9 @@ import Testing
     func allRenderersMatchTheirGoldenFiles(_ c: Examples.Case) throws {
         let (spec, notes) = try Examples.spec(c)
         Golden.check(spec.toml(notes: notes), "spec/\(c.name).toml")
-        Golden.check(LibvirtRenderer.render(spec), "libvirt/\(c.name).xml")
-        Golden.check(QEMURenderer.render(spec), "qemu/\(c.name).sh")
-        Golden.check(ProxmoxRenderer.render(spec), "proxmox/\(c.name).conf")
+        Golden.check(try LibvirtRenderer.render(spec), "libvirt/\(c.name).xml")
+        Golden.check(try QEMURenderer.render(spec), "qemu/\(c.name).sh")
+        Golden.check(try ProxmoxRenderer.render(spec), "proxmox/\(c.name).conf")
     }
 
     @Test func committedExampleSpecsRender() throws {
@@ -17,13 +17,13 @@ import Testing
         let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         for f in files where f.hasSuffix(".toml") {
             let spec = try VMSpec.parse(String(contentsOfFile: dir + "/" + f, encoding: .utf8))
-            #expect(LibvirtRenderer.render(spec).contains("<name>\(spec.name)</name>"))
+            #expect(try LibvirtRenderer.render(spec).contains("<name>\(spec.name)</name>"))
         }
     }
 
     @Test func qemuHasTheCountermeasures() throws {
         let (spec, _) = try Examples.spec(Examples.cases[0])
-        let argv = QEMURenderer.arguments(spec)
+        let argv = try QEMURenderer.arguments(spec)
         let cpu = argv[argv.firstIndex(of: "-cpu")! + 1]
         #expect(cpu.contains("kvm=off") && cpu.contains("hv-vendor-id=0123456789ab"))
         #expect(argv.contains("vfio-pci,host=0000:06:00.0,id=hostdev6_0_0,bus=rp1,addr=0x0.0,multifunction=on"))
@@ -33,7 +33,7 @@ import Testing
 
     @Test func proxmoxPassesTheWholeSlotWithXVGA() throws {
         let (spec, _) = try Examples.spec(Examples.cases[0])
-        let conf = ProxmoxRenderer.render(spec)
+        let conf = try ProxmoxRenderer.render(spec)
         #expect(conf.contains("hostpci0: 0000:06:00,pcie=1,x-vga=1\n"))
         #expect(conf.contains("cpu: host,hidden=1,hv-vendor-id=0123456789ab\n"))
         #expect(conf.contains("affinity: 1-4,11-14\n"))

@@ -54,6 +54,8 @@ public enum BootConfig {
 
     /// Detects the bootloader and initramfs tool under `files` and computes every edit for `spec`.
     public static func plan(_ spec: VMSpec, cpuVendor: CPUInfo.Vendor, files: any HostFileReader) throws(BootConfigError) -> BootPlan {
+        // Module names and ids go into modprobe.d and the kernel command line: only a valid spec may.
+        do { try spec.validate() } catch { throw BootConfigError("VM spec", error.message) }
         let args = BootArguments.wanted(spec, cpuVendor: cpuVendor)
         let os = OSRelease(files)
         var edits: [FileEdit] = []
@@ -64,14 +66,14 @@ public enum BootConfig {
         let loader = try detectBootloader(files)
         switch loader {
         case .grub:
-            let old = try read(files, "/etc/default/grub")!
+            let old = try readExisting(files, "/etc/default/grub")
             let new = try GrubDefault.merge(old, args: args, path: "/etc/default/grub")
             edits.append(FileEdit(path: "/etc/default/grub", old: old, new: new, why: "kernel arguments for the next boot"))
             if os.isFedoraLike { commands.append("grub2-mkconfig -o /boot/grub2/grub.cfg") }
             else if os.isDebianLike || files.kind(of: "/usr/sbin/update-grub") == .regular { commands.append("update-grub") }
             else { commands.append("grub-mkconfig -o /boot/grub/grub.cfg") }
         case .kernelCmdline:
-            let old = try read(files, "/etc/kernel/cmdline")!
+            let old = try readExisting(files, "/etc/kernel/cmdline")
             edits.append(FileEdit(path: "/etc/kernel/cmdline", old: old, new: try KernelCmdlineFile.merge(old, args: args, path: "/etc/kernel/cmdline"), why: "kernel arguments for the next boot"))
             if os.id == "proxmox" || files.kind(of: "/usr/sbin/proxmox-boot-tool") == .regular || files.kind(of: "/etc/kernel/proxmox-boot-uuids") == .regular {
                 commands.append("proxmox-boot-tool refresh")
@@ -79,12 +81,12 @@ public enum BootConfig {
                 commands.append("kernel-install add $(uname -r) /usr/lib/modules/$(uname -r)/vmlinuz")
             }
         case .kernelstub:
-            let old = try read(files, "/etc/kernelstub/configuration")!
+            let old = try readExisting(files, "/etc/kernelstub/configuration")
             edits.append(FileEdit(path: "/etc/kernelstub/configuration", old: old, new: try Kernelstub.merge(old, args: args), why: "kernel arguments for the next boot"))
             commands.append("kernelstub -v")
         case .systemdBoot:
             for path in blsEntries(files) {
-                let old = try read(files, path)!
+                let old = try readExisting(files, path)
                 edits.append(FileEdit(path: path, old: old, new: try BLSEntry.merge(old, args: args, path: path), why: "kernel arguments of a boot entry (read directly by systemd-boot)"))
             }
             if let old = try read(files, "/etc/kernel/cmdline") {
@@ -94,7 +96,7 @@ public enum BootConfig {
             }
         case .grubbyBLS:
             for path in blsEntries(files) {
-                let old = try read(files, path)!
+                let old = try readExisting(files, path)
                 edits.append(FileEdit(path: path, old: old, new: try BLSEntry.merge(old, args: args, path: path), why: "kernel arguments of an installed kernel"))
             }
             if let old = try read(files, "/etc/default/grub") {
@@ -117,17 +119,18 @@ public enum BootConfig {
         let tool = detectInitramfs(files)
         switch tool {
         case .mkinitcpio:
-            let old = try read(files, "/etc/mkinitcpio.conf")!
+            let old = try readExisting(files, "/etc/mkinitcpio.conf")
             edits.append(FileEdit(path: "/etc/mkinitcpio.conf", old: old, new: try Mkinitcpio.merge(old, modules: modules), why: "vfio modules load before the GPU drivers"))
             commands.append("mkinitcpio -P")
         case .dracut:
             let path = "/etc/dracut.conf.d/10-vfioctl.conf"
             let old = try read(files, path)
-            let new = "# Written by vfioctl setup: vfio-pci must claim the passed devices before their drivers load.\nforce_drivers+=\" \(modules.joined(separator: " ")) \"\n"
+            let new = joinLines(["# Written by vfioctl setup: vfio-pci must claim the passed devices before their drivers load.",
+                                 "force_drivers+=\" \(modules.joined(separator: " ")) \""], like: old ?? "")
             edits.append(FileEdit(path: path, old: old, new: new, why: "vfio modules in the initramfs, loaded first"))
             commands.append("dracut -f --regenerate-all")
         case .booster:
-            let old = try read(files, "/etc/booster.yaml")!
+            let old = try readExisting(files, "/etc/booster.yaml")
             edits.append(FileEdit(path: "/etc/booster.yaml", old: old, new: try Booster.merge(old, modules: modules), why: "vfio modules loaded first"))
             commands.append("/usr/lib/booster/regenerate_images")
         case .initramfsTools:
@@ -177,19 +180,29 @@ public enum BootConfig {
             guard let text = try? read(files, "/etc/default/grub") else { return nil }
             return (try? GrubDefault.arguments(text, path: "/etc/default/grub")) ?? nil
         case .kernelCmdline:
-            return (try? read(files, "/etc/kernel/cmdline")).flatMap { $0.map { KernelCommandLine($0).arguments } }
+            return (try? read(files, "/etc/kernel/cmdline")).flatMap { $0.map { KernelCommandLine(splitLines($0).joined(separator: " ")).arguments } }
         case .kernelstub:
             return (try? read(files, "/etc/kernelstub/configuration")).flatMap { $0.flatMap { try? Kernelstub.options($0).options } }
         case .grubbyBLS, .systemdBoot:
             guard let path = blsEntries(files).last, let text = try? read(files, path) else { return nil }
-            return text.split(separator: "\n").first { $0.hasPrefix("options ") }.map { KernelCommandLine(String($0.dropFirst(8))).arguments }
+            return splitLines(text).first { $0.hasPrefix("options ") }.map { KernelCommandLine(String($0.dropFirst(8))).arguments }
         }
     }
+
+    /// A file detection found: its disappearance (or a BLS name that is a dangling link) is an error, not a trap.
+    static func readExisting(_ files: any HostFileReader, _ path: String) throws(BootConfigError) -> String {
+        guard let text = try read(files, path) else { throw BootConfigError(path, "disappeared while reading the boot configuration") }
+        return text
+    }
+
+    /// Configuration files are small; anything larger is not one vfioctl should rewrite whole.
+    static let maxConfigBytes = 1 << 20
 
     static func read(_ files: any HostFileReader, _ path: String) throws(BootConfigError) -> String? {
         guard files.kind(of: path) != nil else { return nil }
         do {
             let bytes = try files.readBytes(path)
+            guard bytes.count <= maxConfigBytes else { throw BootConfigError(path, "larger than \(maxConfigBytes) bytes: not a configuration file vfioctl edits") }
             guard let text = String(validating: bytes, as: UTF8.self) else { throw BootConfigError(path, "not UTF-8 text: refusing to edit") }
             return text
         } catch let e as FileReadError {
@@ -208,7 +221,7 @@ struct OSRelease {
     var like: [String] = []
     init(_ files: any HostFileReader) {
         guard let bytes = try? files.readBytes("/etc/os-release") else { return }
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+        for line in splitLines(String(decoding: bytes, as: UTF8.self)) {
             let parts = line.split(separator: "=", maxSplits: 1)
             guard parts.count == 2 else { continue }
             let value = parts[1].filter { $0 != "\"" && $0 != "'" }
@@ -229,9 +242,10 @@ public struct KernelVersion: Comparable, Sendable {
     }
 
     public init?(_ text: String) {
-        let parts = text.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
-        guard parts.count == 2 else { return nil }
-        self.init(parts[0], parts[1])
+        // The first two numbers, or nothing: a number too long for Int must not let the third one slide in.
+        let parts = text.split(whereSeparator: { !($0.isASCII && $0.isNumber) }).prefix(2).map { Int($0) }
+        guard parts.count == 2, let major = parts[0], let minor = parts[1] else { return nil }
+        self.init(major, minor)
     }
 
     public static func < (a: KernelVersion, b: KernelVersion) -> Bool { (a.major, a.minor) < (b.major, b.minor) }

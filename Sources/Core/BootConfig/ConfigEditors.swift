@@ -1,14 +1,5 @@
 /// Line editors for the files `vfioctl setup` touches. Each changes only what it owns and refuses what it cannot
 /// read with certainty (shell expansion, continuation lines, duplicate definitions), naming the line.
-func splitLines(_ text: String) -> [String] {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    if lines.last == "" { lines.removeLast() }
-    return lines
-}
-
-func joinLines(_ lines: [String], like original: String) -> String {
-    lines.joined(separator: "\n") + (original.isEmpty || original.hasSuffix("\n") ? "\n" : "")
-}
 
 /// `/etc/default/grub` (a shell fragment sourced by grub-mkconfig): `GRUB_CMDLINE_LINUX_DEFAULT="..."`.
 enum GrubDefault {
@@ -27,7 +18,7 @@ enum GrubDefault {
             var line = raw.trimmingASCIIWhitespace()
             if line.hasPrefix("export ") { line = String(line.dropFirst(7)).trimmingASCIIWhitespace() }
             guard line.hasPrefix(key + "=") else { continue }
-            if found != nil { throw BootConfigError(path, line: i + 1, "\(key) is set a second time (first on line \(found!.index + 1)): refusing to guess which one counts") }
+            if let first = found { throw BootConfigError(path, line: i + 1, "\(key) is set a second time (first on line \(first.index + 1)): refusing to guess which one counts") }
             var rest = Substring(line.dropFirst(key.count + 1))
             if raw.hasSuffix("\\") { throw BootConfigError(path, line: i + 1, "\(key) continues on the next line: refusing to edit") }
             var quote: Character? = nil
@@ -80,10 +71,12 @@ enum GrubDefault {
 /// `/etc/kernel/cmdline` (systemd-boot via kernel-install, Proxmox's proxmox-boot-tool): one line of arguments.
 enum KernelCmdlineFile {
     static func merge(_ text: String, args: [String], path: String) throws(BootConfigError) -> String {
-        let lines = splitLines(text).filter { !$0.trimmingASCIIWhitespace().isEmpty }
+        let file = ConfigLines(text)
+        let lines = file.lines.filter { !$0.trimmingASCIIWhitespace().isEmpty }
         guard lines.count <= 1 else { throw BootConfigError(path, line: 2, "more than one line: the kernel command line must be a single line; refusing to edit") }
         let current = KernelCommandLine(lines.first ?? "").arguments
-        return BootArguments.merge(current, args).joined(separator: " ") + "\n"
+        // Always one terminated line, in the file's own line ending.
+        return BootArguments.merge(current, args).joined(separator: " ") + file.ending
     }
 }
 
@@ -113,7 +106,7 @@ enum Kernelstub {
         guard let user = search(text, "\"user\"", from: text.startIndex) else { throw BootConfigError(path, "no \"user\" section: refusing to edit") }
         guard let key = search(text, "\"kernel_options\"", from: user.upperBound),
               let open = text[key.upperBound...].firstIndex(of: "["),
-              text[key.upperBound..<open].allSatisfy({ $0 == ":" || $0 == " " || $0 == "\n" || $0 == "\t" }),
+              text[key.upperBound..<open].allSatisfy({ $0 == ":" || $0.isWhitespace }),
               let close = text[open...].firstIndex(of: "]") else {
             throw BootConfigError(path, "no \"kernel_options\": [...] in the \"user\" section: refusing to edit")
         }
@@ -146,7 +139,8 @@ enum Kernelstub {
         let (current, range) = try options(text)
         let merged = BootArguments.merge(current, args)
         // kernelstub writes one option per line, indented 6 spaces inside the 4-space "user" object.
-        let body = "[\n" + merged.map { "      \"\($0)\"" }.joined(separator: ",\n") + "\n    ]"
+        let nl = ConfigLines(text).ending
+        let body = "[" + nl + merged.map { "      \"\($0)\"" }.joined(separator: "," + nl) + nl + "    ]"
         var out = text
         out.replaceSubrange(range, with: body)
         return out
@@ -185,7 +179,7 @@ enum Modprobe {
         if let old, !old.hasPrefix("# Written by vfioctl setup") {
             throw BootConfigError(BootConfig.modprobeFile, line: 1, "exists but was not written by vfioctl: refusing to overwrite")
         }
-        edits.append(FileEdit(path: BootConfig.modprobeFile, old: old, new: out.joined(separator: "\n") + "\n", why: "vfio-pci ids and softdeps"))
+        edits.append(FileEdit(path: BootConfig.modprobeFile, old: old, new: joinLines(out, like: old ?? ""), why: "vfio-pci ids and softdeps"))
         return edits
     }
 }

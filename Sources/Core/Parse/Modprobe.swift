@@ -21,7 +21,7 @@ public struct ModprobeDirective: Sendable, Equatable {
         var out: [ModprobeDirective] = []
         var logical = ""
         var startLine = 0
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in splitLines(text).enumerated() {
             if logical.isEmpty { startLine = i + 1 }
             var line = String(raw)
             if line.hasSuffix("\\") { logical += line.dropLast() + " "; continue }
@@ -35,12 +35,10 @@ public struct ModprobeDirective: Sendable, Equatable {
             case "options":
                 var params: [String: String] = [:]
                 for w in words.dropFirst(2) {
-                    // Split at the first "=" by index: a lone "=" (a damaged line) has no parts to split into.
-                    if let eq = w.firstIndex(of: "=") {
-                        params[String(w[..<eq])] = String(w[w.index(after: eq)...])
-                    } else {
-                        params[w] = ""
-                    }
+                    // "=x" or a lone "=" has no parameter name: not ours to interpret.
+                    let kv = w.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    guard let name = kv.first, !name.isEmpty else { continue }
+                    params[String(name)] = kv.count > 1 ? String(kv[1]) : ""
                 }
                 out.append(.init(file: file, line: startLine, module: module, kind: .options(params)))
             case "softdep":

@@ -22,7 +22,11 @@ public struct PlanError: Error, Sendable, Equatable, CustomStringConvertible {
 
 public enum CPUPlanner {
     public static func plan(cpu: CPUInfo, vcpus: Int, node: Int?) throws(PlanError) -> CPUPlan {
-        let cores = cpu.cores
+        guard SpecRules.vcpus.contains(vcpus) else {
+            throw PlanError("\(vcpus) vCPUs: ask for \(SpecRules.vcpus.lowerBound)…\(SpecRules.vcpus.upperBound)")
+        }
+        // A core with no CPUs (a torn snapshot) would leave nothing to pin; the rest index cpus[0] freely.
+        let cores = cpu.cores.filter { !$0.isEmpty }
         guard let housekeepingCore = cores.first else {
             throw PlanError("no CPU topology on this host (/sys/devices/system/cpu/cpuN/topology missing)")
         }

@@ -7,6 +7,10 @@ public enum PlanExplainer {
     /// The explanation and the problems it lists under "To fix". With `files`, also checks that the firmware and
     /// ROM files the spec names exist on the host.
     public static func report(_ spec: VMSpec, host: HostModel, files: (any HostFileReader)? = nil) -> (text: String, problems: [String]) {
+        // Below, spec numbers are multiplied freely: that is safe only inside SpecRules' caps.
+        do { try spec.validate() } catch {
+            return ("VM \(SpecRules.visible(spec.name)): the spec is not valid\n\nTo fix (1)\n  - \(error.message)\n", [error.message])
+        }
         var out: [String] = []
         var problems: [String] = []
         let cpu = host.cpu
@@ -83,12 +87,13 @@ public enum PlanExplainer {
             out.append("  \(spec.memoryMiB) MiB as \(pages) × \(hp.rawValue) hugepages on \(place); reserved now: \(have)")
             if have < pages {
                 let file = node.map { "/sys/devices/system/node/node\($0)/hugepages/hugepages-\(hp.kib)kB/nr_hugepages" } ?? "/sys/kernel/mm/hugepages/hugepages-\(hp.kib)kB/nr_hugepages"
-                problems.append("\(pages - have) more \(hp.rawValue) hugepages needed on \(place): echo \(pages) > \(file)\(hp == .size1G ? " (1G pages are reliable only at boot: hugepagesz=1G hugepages=\(pages))" : "")")
+                problems.append("\(pages - max(have, 0)) more \(hp.rawValue) hugepages needed on \(place): echo \(pages) > \(file)\(hp == .size1G ? " (1G pages are reliable only at boot: hugepagesz=1G hugepages=\(pages))" : "")")
             }
         } else {
             out.append("  \(spec.memoryMiB) MiB of normal pages\(node.map { " bound to node \($0)" } ?? "") (hugepages = \"2M\" avoids TLB misses and fragmentation)")
         }
-        if let total = host.memory.totalKiB, spec.memoryMiB * 1024 > total * 3 / 4 {
+        // MemTotal comes from the host: compared without multiplying it.
+        if let total = host.memory.totalKiB, spec.memoryMiB * 1024 > total / 4 * 3 + total % 4 * 3 / 4 {
             problems.append("the VM takes \(spec.memoryMiB) MiB of \(total / 1024) MiB host memory")
         }
         out.append("")

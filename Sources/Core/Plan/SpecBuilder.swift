@@ -15,6 +15,26 @@ public struct InitRequest: Sendable {
         self.vcpus = vcpus
         self.memoryMiB = memoryMiB
     }
+
+    /// The request against the rules the spec parser applies (`SpecRules`): `vfioctl init` never writes a spec
+    /// that `vfioctl render` would refuse, and says so in the parser's words.
+    public func validate() throws(SpecError) {
+        if let problem = SpecRules.name(name) { throw SpecError(line: 0, problem) }
+        if !SpecRules.vcpus.contains(vcpus) {
+            throw SpecError(line: 0, "key 'vcpus': \(vcpus) is outside \(SpecRules.vcpus.lowerBound)…\(SpecRules.vcpus.upperBound)")
+        }
+        if let problem = SpecRules.memoryMiB(memoryMiB) { throw SpecError(line: 0, problem) }
+        if let rom {
+            if let problem = SpecRules.text("rom", rom, in: "device") { throw SpecError(line: 0, problem) }
+            if !rom.hasPrefix("/") { throw SpecError(line: 0, "key 'rom' in [device]: '\(rom)' must be an absolute path") }
+        }
+        if devices.count > SpecRules.maxDevices { throw SpecError(line: 0, "[[device]]: \(devices.count) devices, at most \(SpecRules.maxDevices)") }
+        if let lg = lookingGlass {
+            if !SpecRules.lookingGlassWidth.contains(lg.width) || !SpecRules.lookingGlassHeight.contains(lg.height) {
+                throw SpecError(line: 0, "[looking-glass]: \(lg.width)x\(lg.height) is outside \(SpecRules.lookingGlassWidth.lowerBound)x\(SpecRules.lookingGlassHeight.lowerBound)…\(SpecRules.lookingGlassWidth.upperBound)x\(SpecRules.lookingGlassHeight.upperBound)")
+            }
+        }
+    }
 }
 
 /// OVMF builds without Secure Boot, per distribution (code, NVRAM template).
@@ -42,6 +62,7 @@ public enum SpecBuilder {
     /// through `files`, vendor countermeasures. Returns the spec and notes explaining the choices.
     public static func build(_ request: InitRequest, host: HostModel, files: any HostFileReader) throws(PlanError) -> (VMSpec, [String]) {
         var notes: [String] = []
+        do { try request.validate() } catch { throw PlanError(error.message) }
         guard host.iommu.enabled else {
             throw PlanError("this host has no IOMMU groups (/sys/kernel/iommu_groups is empty): enable VT-d/AMD-Vi and the IOMMU first (vfioctl doctor explains)")
         }
@@ -89,10 +110,12 @@ public enum SpecBuilder {
 
         if request.hugepages {
             spec.hugepages = .size2M
-            let has1G = host.memory.hugepages.contains { $0.sizeKiB == 1_048_576 && $0.total * 1024 >= request.memoryMiB }
+            // The pool size comes from the host (nr_hugepages): compared by division, so no value of it overflows.
+            let pages1G = (request.memoryMiB + 1023) / 1024
+            let has1G = host.memory.hugepages.contains { $0.sizeKiB == 1_048_576 && $0.total >= pages1G }
             if has1G && request.memoryMiB % 1024 == 0 { spec.hugepages = .size1G }
-            if spec.memoryMiB % (spec.hugepages?.mib ?? 1) != 0 {
-                throw PlanError("--memory: \(MemorySize.format(mib: spec.memoryMiB)) is not a whole number of \(spec.hugepages!.rawValue) hugepages")
+            if let hp = spec.hugepages, spec.memoryMiB % hp.mib != 0 {
+                throw PlanError("--memory: \(MemorySize.format(mib: spec.memoryMiB)) is not a whole number of \(hp.rawValue) hugepages")
             }
         }
 
@@ -127,11 +150,14 @@ public enum SpecBuilder {
             notes.append("Looking Glass \(lg.width)x\(lg.height): \(lg.sizeMiB) MiB shared memory (w×h×4×2 + 10 MiB, next power of two)")
         }
         if request.inputByID {
-            let events = host.inputDevices.filter { $0.hasSuffix("-event-kbd") || $0.hasSuffix("-event-mouse") }
+            // Names from /dev/input/by-id become spec strings: one the rules refuse is left out, not written.
+            let events = host.inputDevices.filter { ($0.hasSuffix("-event-kbd") || $0.hasSuffix("-event-mouse")) && SpecRules.text("evdev", $0) == nil && !$0.contains("/") }
             spec.input = events.sorted { a, b in a.hasSuffix("-event-kbd") != b.hasSuffix("-event-kbd") ? a.hasSuffix("-event-kbd") : a < b }
                 .map { "/dev/input/by-id/" + $0 }
             if spec.input.isEmpty { notes.append("--input-by-id: no *-event-kbd or *-event-mouse in /dev/input/by-id") }
         }
+        // Host-derived values (driver names, /dev/input names) meet the same rules as a spec file's.
+        do { try spec.validate() } catch { throw PlanError("the spec built for this host is not valid: \(error.message)") }
         return (spec, notes)
     }
 
@@ -141,7 +167,10 @@ public enum SpecBuilder {
         if c.isDisplay { kind = .gpu } else if c.isAudio { kind = .audio } else if c.isUSB { kind = .usb }
         else if c.isStorage { kind = .storage } else if c.isNetwork { kind = .network } else { kind = .other }
         var drivers: [String] = []
-        if let current = d.driver, current != "vfio-pci" { drivers.append(current.replacingHyphens()) }
+        // The bound driver's name comes from a sysfs link; only a real module name may reach modprobe.d.
+        if let current = d.driver, current != "vfio-pci", SpecRules.moduleName("host-drivers", current, in: "device") == nil {
+            drivers.append(current.replacingHyphens())
+        }
         if kind == .gpu {
             switch d.vendor {
             case .nvidia: drivers += ["nouveau", "nvidia"]

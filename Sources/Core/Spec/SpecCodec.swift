@@ -25,13 +25,13 @@ extension VMSpec {
 
         var r = Keys(doc.root)
         let name = try r.string("name")
-        guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }) else {
-            throw SpecError(line: r.line("name"), "key 'name': '\(name)' must be letters, digits, '-', '_' or '.'")
-        }
-        let vcpus = try r.int("vcpus", range: 1...512)
+        if let problem = SpecRules.name(name) { throw SpecError(line: r.line("name"), problem) }
+        let vcpus = try r.int("vcpus", range: SpecRules.vcpus)
         let memText = try r.string("memory")
-        guard let mib = MemorySize.parseMiB(memText) else {
-            throw SpecError(line: r.line("memory"), "key 'memory': '\(memText)' is not a size (e.g. \"16G\" or \"8192M\")")
+        let mib: Int
+        switch SpecRules.memory(memText) {
+        case .success(let m): mib = m
+        case .failure(let e): throw SpecError(line: r.line("memory"), e.message)
         }
         var spec = VMSpec(name: name, vcpus: vcpus, memoryMiB: mib)
         if let hp = try r.optionalString("hugepages") {
@@ -99,11 +99,14 @@ extension VMSpec {
             }
             var dev = PassedDevice(address: address, vendorID: v, deviceID: p, kind: kind)
             dev.rom = try d.optionalPath("rom")
-            dev.hostDrivers = try d.optionalStringArray("host-drivers") ?? []
+            dev.hostDrivers = try d.moduleNames("host-drivers")
             if spec.devices.contains(where: { $0.address == address }) {
                 throw SpecError(line: d.line("address"), "key 'address' in [device]: \(address) is listed twice")
             }
             spec.devices.append(dev)
+            if spec.devices.count > SpecRules.maxDevices {
+                throw SpecError(line: t.line, "[[device]]: more than \(SpecRules.maxDevices) devices")
+            }
             try d.finish()
         }
 
@@ -111,9 +114,7 @@ extension VMSpec {
             var h = Keys(t)
             spec.hyperv.enlightenments = try h.optionalBool("enlightenments") ?? true
             if let id = try h.optionalString("vendor-id") {
-                guard !id.isEmpty, id.count <= 12, !id.contains(","), id.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
-                    throw SpecError(line: h.line("vendor-id"), "key 'vendor-id' in [hyperv]: '\(id)' must be 1–12 ASCII characters without commas or spaces")
-                }
+                if let problem = SpecRules.vendorID(id) { throw SpecError(line: h.line("vendor-id"), problem) }
                 spec.hyperv.vendorID = id
             }
             spec.hyperv.kvmHidden = try h.optionalBool("kvm-hidden") ?? false
@@ -122,7 +123,7 @@ extension VMSpec {
 
         if let t = doc.table("looking-glass") {
             var l = Keys(t)
-            spec.lookingGlass = LookingGlass(width: try l.int("width", range: 320...16384), height: try l.int("height", range: 200...16384))
+            spec.lookingGlass = LookingGlass(width: try l.int("width", range: SpecRules.lookingGlassWidth), height: try l.int("height", range: SpecRules.lookingGlassHeight))
             try l.finish()
         }
 
@@ -143,6 +144,7 @@ extension VMSpec {
                 throw SpecError(line: d.line("format"), "key 'format' in [disk]: '\(format)' must be \"raw\" or \"qcow2\"")
             }
             spec.disks.append(Disk(path: path, format: format))
+            if spec.disks.count > SpecRules.maxDisks { throw SpecError(line: t.line, "[[disk]]: more than \(SpecRules.maxDisks) disks") }
             try d.finish()
         }
 
@@ -150,16 +152,21 @@ extension VMSpec {
             var b = Keys(t)
             spec.boot.videoEfifbOff = try b.optionalBool("video-efifb-off") ?? false
             spec.boot.isolateCPUs = try b.optionalBool("isolate-cpus") ?? false
-            spec.boot.blacklist = try b.optionalStringArray("blacklist") ?? []
+            spec.boot.blacklist = try b.moduleNames("blacklist")
             try b.finish()
         }
 
         if let t = doc.table("proxmox") {
             var p = Keys(t)
             spec.proxmox.vmid = try p.optionalInt("vmid", range: 100...999_999_999) ?? 100
-            spec.proxmox.storage = try p.optionalString("storage") ?? "local-lvm"
+            if let storage = try p.optionalString("storage") {
+                if let problem = SpecRules.storageID(storage) { throw SpecError(line: p.line("storage"), problem) }
+                spec.proxmox.storage = storage
+            }
             try p.finish()
         }
+        // Everything above named its line; this catches any rule the checks above do not repeat.
+        try spec.validate()
         return spec
     }
 }
@@ -190,17 +197,23 @@ private struct Keys {
         SpecError(line: line, "key '\(key)'\(context): expected \(expected), found \(v.typeName)")
     }
 
+    /// Every string of a spec passes here: no value with a control character gets any further.
+    func text(_ key: String, _ s: String, _ l: Int) throws(SpecError) -> String {
+        if let problem = SpecRules.text(key, s, in: table.name) { throw SpecError(line: l, problem) }
+        return s
+    }
+
     mutating func string(_ key: String) throws(SpecError) -> String {
         let (v, l) = try value(key)
         guard case .string(let s) = v else { throw mismatch(key, l, "a string", v) }
-        return s
+        return try text(key, s, l)
     }
 
     mutating func optionalString(_ key: String) throws(SpecError) -> String? {
         guard let e = optional(key) else { return nil }
         let (v, l) = e
         guard case .string(let s) = v else { throw mismatch(key, l, "a string", v) }
-        return s
+        return try text(key, s, l)
     }
 
     mutating func path(_ key: String) throws(SpecError) -> String {
@@ -243,7 +256,8 @@ private struct Keys {
         guard case .array(let items) = v else { throw mismatch(key, l, "an array of CPU numbers", v) }
         var out: [Int] = []
         for item in items {
-            guard case .integer(let n) = item, n >= 0, n < 65536 else { throw mismatch(key, l, "CPU numbers in the array", item) }
+            guard case .integer(let n) = item else { throw mismatch(key, l, "CPU numbers in the array", item) }
+            guard (0...SpecRules.maxCPU).contains(n) else { throw SpecError(line: l, "key '\(key)'\(context): CPU \(n) is outside 0…\(SpecRules.maxCPU)") }
             out.append(n)
         }
         return out
@@ -256,14 +270,27 @@ private struct Keys {
         var out: [String] = []
         for item in items {
             guard case .string(let s) = item else { throw mismatch(key, l, "strings in the array", item) }
-            out.append(s)
+            out.append(try text(key, s, l))
         }
         return out
     }
 
+    /// Kernel module names (modprobe.d words): `SpecRules.moduleName`.
+    mutating func moduleNames(_ key: String) throws(SpecError) -> [String] {
+        let names = try optionalStringArray(key) ?? []
+        for n in names {
+            if let problem = SpecRules.moduleName(key, n, in: table.name) { throw SpecError(line: line(key), problem) }
+        }
+        return names
+    }
+
     mutating func cpuSet(_ key: String) throws(SpecError) -> CPUSet {
         let text = try string(key)
-        guard let set = CPUSet(list: text), !set.isEmpty else {
+        let set: CPUSet
+        do { set = try CPUSet.parse(list: text) } catch {
+            throw SpecError(line: line(key), "key '\(key)'\(context): '\(text)' is not a CPU list (e.g. \"0,6\" or \"0-1\"): \(error)")
+        }
+        guard !set.isEmpty else {
             throw SpecError(line: line(key), "key '\(key)'\(context): '\(text)' is not a CPU list (e.g. \"0,6\" or \"0-1\")")
         }
         return set
@@ -272,7 +299,7 @@ private struct Keys {
     func finish() throws(SpecError) {
         for e in table.entries where !used.contains(e.key) {
             let known = used.sorted().joined(separator: ", ")
-            throw SpecError(line: e.line, "unknown key '\(e.key)'\(context) (known: \(known))")
+            throw SpecError(line: e.line, "unknown key '\(SpecRules.visible(e.key))'\(context) (known: \(known))")
         }
     }
 }

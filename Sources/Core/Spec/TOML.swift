@@ -82,7 +82,13 @@ private struct TOMLParser {
     var pos = 0
     var line = 1
 
-    init(text: String) { chars = Array(text) }
+    /// Array nesting allowed: a spec needs one level; the cap keeps `[[[[...` from exhausting the stack.
+    static let maxDepth = 8
+    var depth = 0
+
+    /// Swift reads "\r\n" as one Character, so a CRLF file would otherwise be one long line (and a comment would
+    /// run to the end of the file); TOML v1.0 allows both LF and CRLF line ends.
+    init(text: String) { chars = text.map { (c: Character) -> Character in c == "\r\n" ? "\n" : c } }
 
     mutating func parse() throws(TOMLError) -> TOMLDocument {
         var root = TOMLTable(name: "", line: 0)
@@ -196,6 +202,9 @@ private struct TOMLParser {
             guard take("'") else { throw TOMLError(line: line, "key '\(key)': unterminated string") }
             return .string(s)
         case "[":
+            guard depth < Self.maxDepth else { throw TOMLError(line: line, "key '\(key)': arrays nested deeper than \(Self.maxDepth)") }
+            depth += 1
+            defer { depth -= 1 }
             pos += 1
             var items: [TOMLValue] = []
             while true {
@@ -221,6 +230,9 @@ private struct TOMLParser {
             }
             let digits = word.filter { $0 != "_" }
             if !word.isEmpty, !word.hasPrefix("_"), !word.hasSuffix("_"), let n = Int(digits) { return .integer(n) }
+            if !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber || $0 == "-" || $0 == "+" }), digits.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }) {
+                throw TOMLError(line: line, "key '\(key)': \(word.prefix(40)) does not fit in a 64-bit integer")
+            }
             throw TOMLError(line: line, "key '\(key)': '\(word.isEmpty ? String(c) : word)' is not a value (strings need quotes)")
         }
     }

@@ -108,7 +108,11 @@ public struct VMSpec: Sendable, Equatable {
 
         /// DOMAIN §3: w×h×4×2 bytes + 10 MiB, rounded up to a power of two MiB (1920×1080 → 32 MiB).
         public var sizeMiB: Int {
-            let bytes = width * height * 4 * 2 + 10 * 1024 * 1024
+            // Clamped to the accepted resolutions (`SpecRules`), so a value built in code cannot overflow here;
+            // `VMSpec.validate()` refuses such a spec anyway.
+            let w = min(max(width, 0), SpecRules.lookingGlassWidth.upperBound)
+            let h = min(max(height, 0), SpecRules.lookingGlassHeight.upperBound)
+            let bytes = w * h * 4 * 2 + 10 * 1024 * 1024
             let mib = (bytes + 1024 * 1024 - 1) / (1024 * 1024)
             var p = 1
             while p < mib { p *= 2 }
@@ -157,20 +161,37 @@ public struct VMSpec: Sendable, Equatable {
 }
 
 public enum MemorySize {
-    /// "16G", "16GiB", "8192M", "512MiB" → MiB. Nil when not a size.
-    public static func parseMiB(_ text: String) -> Int? {
+    /// Why a size was refused.
+    public enum Problem: Error, Sendable, Equatable {
+        case notASize
+        case tooLarge
+    }
+
+    /// "16G", "16GiB", "8192M", "512MiB", "1T" → MiB; nil when not a size or above `SpecRules.maxMemoryMiB`.
+    public static func parseMiB(_ text: String) -> Int? { try? mib(text).get() }
+
+    /// The same, saying why: sizes come from files and the command line, so the arithmetic is checked and capped
+    /// (`SpecRules.maxMemoryMiB`) rather than trusted.
+    public static func mib(_ text: String) -> Result<Int, Problem> {
         var digits = ""
         var unit = ""
         for ch in text.trimmingASCIIWhitespace() {
-            if ch.isNumber && unit.isEmpty { digits.append(ch) } else { unit.append(ch) }
+            if ch.isASCII && ch.isNumber && unit.isEmpty { digits.append(ch) } else { unit.append(ch) }
         }
-        guard let n = Int(digits), n > 0 else { return nil }
+        guard !digits.isEmpty else { return .failure(.notASize) }
+        let factor: Int
         switch unit.uppercased().trimmingASCIIWhitespace() {
-        case "G", "GB", "GIB": return n * 1024
-        case "M", "MB", "MIB": return n
-        case "T", "TB", "TIB": return n * 1024 * 1024
-        default: return nil
+        case "G", "GB", "GIB": factor = 1024
+        case "M", "MB", "MIB": factor = 1
+        case "T", "TB", "TIB": factor = 1024 * 1024
+        default: return .failure(.notASize)
         }
+        // More digits than Int holds is still a size, just too large.
+        guard let n = Int(digits) else { return .failure(.tooLarge) }
+        guard n > 0 else { return .failure(.notASize) }
+        let (mib, overflow) = n.multipliedReportingOverflow(by: factor)
+        guard !overflow, mib <= SpecRules.maxMemoryMiB else { return .failure(.tooLarge) }
+        return .success(mib)
     }
 
     public static func format(mib: Int) -> String {

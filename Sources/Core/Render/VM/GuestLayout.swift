@@ -29,6 +29,27 @@ enum GuestLayout {
 
     /// Only the first keyboard grabs: two grabbing devices would fight over the toggle.
     static func grabsAll(_ path: String, in spec: VMSpec) -> Bool { spec.input.first(where: isKeyboard) == path }
+
+    /// `-object input-linux,...` for evdev device `index` (QEMU and Proxmox `args:`), the path comma-escaped.
+    static func inputObject(_ index: Int, _ path: String, _ spec: VMSpec) -> String {
+        var obj = "input-linux,id=input\(index),evdev=\(QEMURenderer.option(path))"
+        if grabsAll(path, in: spec) { obj += ",grab_all=on,repeat=on,grab-toggle=ctrl-ctrl" }
+        return obj
+    }
+
+    /// libvirt's virtio disk names: vda…vdz, vdaa…vdaz, vdba… (virDiskNameFromIndex), so a 27th disk is vdaa,
+    /// not a character past "z".
+    static func diskName(_ index: Int) -> String {
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        var suffix: [Character] = []
+        var i = max(index, 0)
+        while true {
+            suffix.insert(letters[i % 26], at: 0)
+            i = i / 26 - 1
+            if i < 0 { break }
+        }
+        return "vd" + String(suffix)
+    }
 }
 
 enum XML {

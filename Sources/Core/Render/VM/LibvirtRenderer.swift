@@ -1,9 +1,12 @@
 /// libvirt domain XML (https://libvirt.org/formatdomain.html) for a spec. Tests feed every rendering to
 /// `virt-xml-validate` and `virsh define --validate` / `domxml-to-native`.
 public enum LibvirtRenderer {
-    public static func render(_ spec: VMSpec) -> String {
+    /// The domain XML, after `spec.validate()`; every spec string in an attribute or text goes through `XML.escape`.
+    public static func render(_ spec: VMSpec) throws(SpecError) -> String {
+        try spec.validate()
         var x: [String] = []
         func e(_ s: String) -> String { XML.escape(s) }
+        // validate() caps memory at 64 TiB, so KiB stays far inside Int.
         let kib = spec.memoryMiB * 1024
         x.append("<domain type='kvm'>")
         x.append("  <name>\(e(spec.name))</name>")
@@ -92,7 +95,7 @@ public enum LibvirtRenderer {
         x.append("  </pm>")
         x.append("  <devices>")
         for (i, d) in spec.disks.enumerated() {
-            let dev = "vd" + String(UnicodeScalar(UInt8(97 + i)))
+            let dev = GuestLayout.diskName(i)
             x.append("    <disk type='file' device='disk'>")
             x.append("      <driver name='qemu' type='\(d.format)' cache='none' io='native' discard='unmap'\(spec.cpu.iothreads > 0 ? " iothread='1'" : "")/>")
             x.append("      <source file='\(e(d.path))'/>")

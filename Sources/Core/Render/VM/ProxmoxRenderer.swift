@@ -1,7 +1,16 @@
 /// A Proxmox VE `qemu-server` config (`/etc/pve/qemu-server/VMID.conf`, see `man qm.conf`). Proxmox has no
 /// emulator-thread pinning or SMT topology setting: `affinity:` keeps the VM on its CPUs and the rest is noted.
 public enum ProxmoxRenderer {
-    public static func render(_ spec: VMSpec) -> String {
+    /// The config, after `spec.validate()`. Values that Proxmox's line format cannot carry are refused rather
+    /// than written: `qm.conf` is one `key: value` per line and property strings (`hostpci0: ...,romfile=X`) have
+    /// no escape for ','.
+    public static func render(_ spec: VMSpec) throws(SpecError) -> String {
+        try spec.validate()
+        for d in spec.devices {
+            if let rom = d.rom, romFile(rom).contains(",") {
+                throw SpecError(line: 0, "key 'rom' in [device]: '\(rom)' has a ',' in its file name, which Proxmox's romfile= cannot carry (rename the file)")
+            }
+        }
         var out: [String] = []
         out.append("# vfioctl render proxmox: /etc/pve/qemu-server/\(spec.proxmox.vmid).conf for VM \"\(spec.name)\"")
         out.append("# vCPU threads are confined to the affinity set; Proxmox cannot pin the emulator thread (host CPUs \(spec.cpu.emulator)).")
@@ -12,16 +21,13 @@ public enum ProxmoxRenderer {
         out.append("affinity: \(spec.vmCPUs)")
         out.append("agent: 1")
         var extra: [String] = []
-        for (i, path) in spec.input.enumerated() {
-            var obj = "input-linux,id=input\(i),evdev=\(path)"
-            if GuestLayout.grabsAll(path, in: spec) { obj += ",grab_all=on,repeat=on,grab-toggle=ctrl-ctrl" }
-            extra += ["-object", obj]
-        }
+        for (i, path) in spec.input.enumerated() { extra += ["-object", GuestLayout.inputObject(i, path, spec)] }
         if let lg = spec.lookingGlass {
             extra += ["-object", "memory-backend-file,id=looking-glass,mem-path=/dev/shm/looking-glass,size=\(lg.sizeMiB)M,share=on",
                       "-device", "ivshmem-plain,memdev=looking-glass"]
         }
-        if !extra.isEmpty { out.append("args: " + extra.joined(separator: " ")) }
+        // qemu-server splits args: like a shell (PVE::Tools::split_args), so quote what a shell would split.
+        if !extra.isEmpty { out.append("args: " + extra.map(QEMURenderer.shellQuote).joined(separator: " ")) }
         out.append("balloon: 0")
         out.append("bios: ovmf")
         out.append("cores: \(spec.vcpus / spec.cpu.sockets)")
@@ -43,7 +49,7 @@ public enum ProxmoxRenderer {
                 var line = "hostpci\(index): \(addr),pcie=1"
                 if d.address.slot == primary?.slot { line += ",x-vga=1" }
                 if let rom = wholeSlot ? s.devices.first(where: { $0.rom != nil })?.rom : d.rom {
-                    line += ",romfile=\(rom.split(separator: "/").last.map(String.init) ?? rom)"
+                    line += ",romfile=\(romFile(rom))"
                 }
                 out.append(line)
                 index += 1
@@ -64,4 +70,7 @@ public enum ProxmoxRenderer {
         out.append("vga: none")
         return out.joined(separator: "\n") + "\n"
     }
+
+    /// romfile= is a name under /usr/share/kvm/.
+    static func romFile(_ rom: String) -> String { rom.split(separator: "/").last.map(String.init) ?? rom }
 }

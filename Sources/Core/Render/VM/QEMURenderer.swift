@@ -1,9 +1,13 @@
 /// A QEMU command line (as a POSIX shell script) equivalent to the libvirt rendering. QEMU cannot pin threads,
 /// so the pinning is written as comments naming the thread (`debug-threads=on` names them "CPU N/KVM").
 public enum QEMURenderer {
-    public static func arguments(_ spec: VMSpec) -> [String] {
+    /// The argv, after `spec.validate()`. Every spec value placed inside a QEMU option list (`-name`, `-drive`,
+    /// `-device`, `-object`) goes through `option(_:)`, so a comma in a path cannot start a new option.
+    public static func arguments(_ spec: VMSpec) throws(SpecError) -> [String] {
+        try spec.validate()
+        let q = option
         var a: [String] = ["qemu-system-x86_64"]
-        a += ["-name", "\(spec.name),debug-threads=on"]
+        a += ["-name", "\(q(spec.name)),debug-threads=on"]
         var machine = "q35,accel=kvm,kernel-irqchip=on,hpet=off,vmport=off"
         machine += ",memory-backend=ram0"
         a += ["-machine", machine]
@@ -28,12 +32,12 @@ public enum QEMURenderer {
         a += ["-object", ram]
         if spec.hugepages != nil { a += ["-overcommit", "mem-lock=on"] }
         for t in 0..<max(spec.cpu.iothreads, 0) { a += ["-object", "iothread,id=iothread\(t + 1)"] }
-        a += ["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=\(spec.firmware.code)"]
-        a += ["-drive", "if=pflash,format=raw,unit=1,file=\(spec.firmware.nvram)"]
+        a += ["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=\(q(spec.firmware.code))"]
+        a += ["-drive", "if=pflash,format=raw,unit=1,file=\(q(spec.firmware.nvram))"]
         a += ["-rtc", "base=localtime,driftfix=slew", "-global", "kvm-pit.lost_tick_policy=delay"]
         a += ["-nodefaults", "-no-user-config", "-vga", "none", "-display", "none", "-serial", "none", "-parallel", "none"]
         for (i, d) in spec.disks.enumerated() {
-            a += ["-drive", "file=\(d.path),format=\(d.format),if=none,id=disk\(i),cache=none,aio=native,discard=unmap"]
+            a += ["-drive", "file=\(q(d.path)),format=\(d.format),if=none,id=disk\(i),cache=none,aio=native,discard=unmap"]
             a += ["-device", "virtio-blk-pci,drive=disk\(i)\(spec.cpu.iothreads > 0 ? ",iothread=iothread1" : "")"]
         }
         for s in GuestLayout.slots(spec) {
@@ -41,15 +45,11 @@ public enum QEMURenderer {
             for (d, fn) in zip(s.devices, s.functions) {
                 var dev = "vfio-pci,host=\(d.address),id=hostdev\(d.address.bus)_\(d.address.device)_\(d.address.function),bus=rp\(s.port),addr=0x0.\(fn)"
                 if fn == 0 && s.devices.count > 1 { dev += ",multifunction=on" }
-                if let rom = d.rom { dev += ",romfile=\(rom)" }
+                if let rom = d.rom { dev += ",romfile=\(q(rom))" }
                 a += ["-device", dev]
             }
         }
-        for (i, path) in spec.input.enumerated() {
-            var obj = "input-linux,id=input\(i),evdev=\(path)"
-            if GuestLayout.grabsAll(path, in: spec) { obj += ",grab_all=on,repeat=on,grab-toggle=ctrl-ctrl" }
-            a += ["-object", obj]
-        }
+        for (i, path) in spec.input.enumerated() { a += ["-object", GuestLayout.inputObject(i, path, spec)] }
         if let lg = spec.lookingGlass {
             a += ["-object", "memory-backend-file,id=looking-glass,mem-path=/dev/shm/looking-glass,size=\(lg.sizeMiB)M,share=on"]
             a += ["-device", "ivshmem-plain,memdev=looking-glass"]
@@ -57,13 +57,13 @@ public enum QEMURenderer {
         return a
     }
 
-    public static func render(_ spec: VMSpec) -> String {
+    public static func render(_ spec: VMSpec) throws(SpecError) -> String {
+        let args = try arguments(spec).map(shellQuote)
         var out = ["#!/bin/sh", "# vfioctl render qemu: VM \"\(spec.name)\"."]
         out.append("# Before starting: bind \(spec.devices.map(\.address.description).joined(separator: " ")) to vfio-pci.")
         out.append("# QEMU cannot pin threads itself; after start, pin each thread named \"CPU N/KVM\":")
         for (i, cpu) in spec.cpu.pin.enumerated() { out.append("#   vCPU \(i) -> host CPU \(cpu)") }
         out.append("#   emulator and iothreads -> host CPUs \(spec.cpu.emulator)")
-        let args = arguments(spec).map(shellQuote)
         var line = "exec " + args[0]
         var i = 1
         while i < args.count {
@@ -78,6 +78,10 @@ public enum QEMURenderer {
         out.append(line)
         return out.joined(separator: "\n") + "\n"
     }
+
+    /// QEMU's own escaping inside an option list (QemuOpts, `-device`/`-drive`/`-object`): a comma in a value
+    /// is written twice ("a,,b" is the value "a,b").
+    public static func option(_ value: String) -> String { value.replacingAll(",", with: ",,") }
 
     static func shellQuote(_ s: String) -> String {
         let safe = s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_=.,/:+@%".contains($0)) }

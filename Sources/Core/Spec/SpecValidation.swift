@@ -1,0 +1,67 @@
+extension VMSpec {
+    /// Checks every value against `SpecRules`, for specs that did not come through `VMSpec.parse` (built by
+    /// `SpecBuilder` or in code). The renderers and `setup` call it first, so nothing they write can carry a value
+    /// the parser would refuse. The error names the key (line 0: there is no file).
+    public func validate() throws(SpecError) {
+        func check(_ problem: String?) throws(SpecError) { if let problem { throw SpecError(line: 0, problem) } }
+        func path(_ key: String, _ value: String, _ table: String) throws(SpecError) {
+            try check(SpecRules.text(key, value, in: table))
+            if !value.hasPrefix("/") { throw SpecError(line: 0, "\(SpecRules.label(key, table)): '\(value)' must be an absolute path") }
+        }
+        try check(SpecRules.name(name))
+        if !SpecRules.vcpus.contains(vcpus) { throw SpecError(line: 0, "key 'vcpus': \(vcpus) is outside \(SpecRules.vcpus.lowerBound)…\(SpecRules.vcpus.upperBound)") }
+        try check(SpecRules.memoryMiB(memoryMiB))
+        if let hugepages, memoryMiB % hugepages.mib != 0 {
+            throw SpecError(line: 0, "key 'hugepages': memory \(MemorySize.format(mib: memoryMiB)) is not a multiple of \(hugepages.rawValue) pages")
+        }
+        if let numaNode, !(0...1023).contains(numaNode) { throw SpecError(line: 0, "key 'numa-node': \(numaNode) is outside 0…1023") }
+
+        if cpu.pin.count != vcpus { throw SpecError(line: 0, "key 'pin' in [cpu]: \(cpu.pin.count) host CPUs for \(vcpus) vCPUs (one per vCPU)") }
+        if let bad = cpu.pin.first(where: { !(0...SpecRules.maxCPU).contains($0) }) {
+            throw SpecError(line: 0, "key 'pin' in [cpu]: CPU \(bad) is outside 0…\(SpecRules.maxCPU)")
+        }
+        if Set(cpu.pin).count != cpu.pin.count { throw SpecError(line: 0, "key 'pin' in [cpu]: a host CPU appears twice") }
+        if let bad = cpu.emulator.cpus.first(where: { !(0...SpecRules.maxCPU).contains($0) }) {
+            throw SpecError(line: 0, "key 'emulator' in [cpu]: CPU \(bad) is outside 0…\(SpecRules.maxCPU)")
+        }
+        if !cpu.emulator.intersection(vmCPUs).isEmpty {
+            throw SpecError(line: 0, "key 'emulator' in [cpu]: CPUs \(cpu.emulator.intersection(vmCPUs)) also run vCPUs")
+        }
+        for (key, value, range) in [("iothreads", cpu.iothreads, 0...16), ("sockets", cpu.sockets, 1...16), ("threads", cpu.threads, 1...4), ("cores", cpu.cores, 1...512)]
+        where !range.contains(value) {
+            throw SpecError(line: 0, "key '\(key)' in [cpu]: \(value) is outside \(range.lowerBound)…\(range.upperBound)")
+        }
+        // In range, the product is at most 16 × 512 × 4: no overflow.
+        if cpu.sockets * cpu.cores * cpu.threads != vcpus {
+            throw SpecError(line: 0, "[cpu]: sockets × cores × threads = \(cpu.sockets)×\(cpu.cores)×\(cpu.threads) ≠ vcpus \(vcpus)")
+        }
+
+        try path("code", firmware.code, "firmware")
+        try path("vars", firmware.vars, "firmware")
+        try path("nvram", firmware.nvram, "firmware")
+
+        if devices.count > SpecRules.maxDevices { throw SpecError(line: 0, "[[device]]: \(devices.count) devices, at most \(SpecRules.maxDevices)") }
+        if Set(devices.map(\.address)).count != devices.count { throw SpecError(line: 0, "key 'address' in [device]: a device is listed twice") }
+        for d in devices {
+            if let rom = d.rom { try path("rom", rom, "device") }
+            for m in d.hostDrivers { try check(SpecRules.moduleName("host-drivers", m, in: "device")) }
+        }
+        if let id = hyperv.vendorID { try check(SpecRules.vendorID(id)) }
+        if let lg = lookingGlass {
+            if !SpecRules.lookingGlassWidth.contains(lg.width) { throw SpecError(line: 0, "key 'width' in [looking-glass]: \(lg.width) is outside \(SpecRules.lookingGlassWidth.lowerBound)…\(SpecRules.lookingGlassWidth.upperBound)") }
+            if !SpecRules.lookingGlassHeight.contains(lg.height) { throw SpecError(line: 0, "key 'height' in [looking-glass]: \(lg.height) is outside \(SpecRules.lookingGlassHeight.lowerBound)…\(SpecRules.lookingGlassHeight.upperBound)") }
+        }
+        for p in input {
+            try check(SpecRules.text("evdev", p, in: "input"))
+            if !p.hasPrefix("/dev/input/") { throw SpecError(line: 0, "key 'evdev' in [input]: '\(p)' is not under /dev/input/") }
+        }
+        if disks.count > SpecRules.maxDisks { throw SpecError(line: 0, "[[disk]]: \(disks.count) disks, at most \(SpecRules.maxDisks)") }
+        for d in disks {
+            try path("path", d.path, "disk")
+            if !["raw", "qcow2"].contains(d.format) { throw SpecError(line: 0, "key 'format' in [disk]: '\(SpecRules.visible(d.format))' must be \"raw\" or \"qcow2\"") }
+        }
+        for m in boot.blacklist { try check(SpecRules.moduleName("blacklist", m, in: "boot")) }
+        if !(100...999_999_999).contains(proxmox.vmid) { throw SpecError(line: 0, "key 'vmid' in [proxmox]: \(proxmox.vmid) is outside 100…999999999") }
+        try check(SpecRules.storageID(proxmox.storage))
+    }
+}
