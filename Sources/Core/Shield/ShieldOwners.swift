@@ -15,6 +15,11 @@ public struct ShieldOwners: Sendable, Equatable {
         /// The VM (`--vm NAME`); "" for a shield made by hand.
         public var name: String
         public var cpus: CPUSet
+
+        public init(name: String, cpus: CPUSet) {
+            self.name = name
+            self.cpus = cpus
+        }
     }
 
     /// Active owners, in the order they joined.
