@@ -38,6 +38,8 @@ struct Restore: ParsableCommand {
         do { contents = try executor.journal.read() } catch { throw CLIError(error.description) }
         let items = HeldState(records: contents.records).selecting(targets)
         if items.isEmpty && contents.corrupt.isEmpty {
+            // A journal whose items are all closed goes (as after any restore).
+            if !dryRun && targets.isEmpty { _ = try? executor.restore([]) }
             print(targets.isEmpty ? "nothing to restore: the journal holds no device" : "nothing to restore for \(addresses.joined(separator: " "))")
             return
         }
@@ -52,9 +54,11 @@ struct Restore: ParsableCommand {
             for line in outcome.done { print("  \(line)") }
             HostChange.printWouldRun(outcome.wouldRun)
             print("restored \(devices) device\(devices == 1 ? "" : "s") in \(BindText.seconds(outcome.seconds))")
-        } catch HandoffError.incomplete(let refused, let corrupt) {
+        } catch HandoffError.incomplete(let done, let corrupt) {
+            for line in done.done { print("  \(line)") }
+            HostChange.printWouldRun(done.wouldRun)
             var message = "restore incomplete: everything else the journal holds is restored"
-            for r in refused { message += "\n  not run: \(r)" }
+            for r in done.refused { message += "\n  not run: \(r)" }
             for c in corrupt { message += "\n  skipped \(c)" }
             message += "\nthe journal \(executor.journal.path) stays."
             if !corrupt.isEmpty {

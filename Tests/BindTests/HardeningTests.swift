@@ -151,7 +151,8 @@ enum NvidiaHost {
         #expect {
             _ = try e.restore([])
         } throws: { error in
-            guard case HandoffError.incomplete(let refused, let corrupt) = error else { return false }
+            guard case HandoffError.incomplete(let done, let corrupt) = error else { return false }
+            let refused = done.refused
             return corrupt.isEmpty && refused.count == 2 && refused.contains { $0.contains("'gdm.service; reboot'") }
                 && refused.contains { $0.contains("'-r'") }
         }

@@ -28,4 +28,12 @@ import Testing
         #expect(r.stdout.contains("echo -n 'vfio-pci' > /sys/bus/pci/devices/0000:03:00.0/driver_override"))
         #expect(!r.stderr.contains("snapshot"))
     }
+
+    /// verify talks to the running kernel: refused for a tree, decided on the resolved root (so "/." is `/`).
+    @Test func verifyNeedsTheRealRootHoweverItIsSpelled() throws {
+        let tree = try CLI.vfioctl(["verify", "0000:03:00.0", "--root", "examples/hosts/lab-q35"])
+        #expect(tree.status == 3 && tree.stderr.contains("--root is not supported"))
+        let real = try CLI.vfioctl(["verify", "0000:99:00.0", "--root", "/."])
+        #expect(!real.stderr.contains("--root is not supported"), "\(real.stderr)")
+    }
 }

@@ -11,7 +11,8 @@ public enum HandoffError: Error, Sendable, CustomStringConvertible {
     case timedOut(step: String, condition: HandoffCondition, seconds: Double)
     /// What recovery could not do: steps refused (a journal value that is no unit or module name) and journal
     /// lines that are no records. Everything else was restored.
-    case incomplete(refused: [String], corrupt: [CorruptJournalLine])
+    /// `done` holds what did happen (its `refused` lists the steps that must not run).
+    case incomplete(done: HandoffExecutor.Outcome, corrupt: [CorruptJournalLine])
 
     public var description: String {
         switch self {
@@ -21,8 +22,8 @@ public enum HandoffError: Error, Sendable, CustomStringConvertible {
             "\(step): '\(argv.joined(separator: " "))' " + (r.timedOut ? "timed out" : "exited \(r.status.map(String.init) ?? "abnormally")")
                 + (r.output.isEmpty ? "" : ": " + r.output.split(separator: "\n").prefix(3).joined(separator: " / "))
         case .timedOut(let step, let c, let s): "\(step): \(c) did not happen within \(s) s"
-        case .incomplete(let refused, let corrupt):
-            (refused.map { "refused: \($0)" } + corrupt.map(\.description)).joined(separator: "\n")
+        case .incomplete(let done, let corrupt):
+            (done.refused.map { "refused: \($0)" } + corrupt.map(\.description)).joined(separator: "\n")
         }
     }
 }
@@ -187,7 +188,7 @@ public struct HandoffExecutor: Sendable {
         try apply(restoreSteps(held.selecting(addresses)), outcome: &outcome)
         try removeJournalIfEmpty()
         if !outcome.refused.isEmpty || !contents.corrupt.isEmpty {
-            throw .incomplete(refused: outcome.refused, corrupt: contents.corrupt)
+            throw .incomplete(done: outcome, corrupt: contents.corrupt)
         }
         return outcome
     }

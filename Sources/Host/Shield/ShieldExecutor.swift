@@ -229,7 +229,9 @@ public struct ShieldExecutor: Sendable {
 
     /// Puts back every journaled value, newest first (so the oldest original wins), then removes the journal.
     /// Safe to run again: with no journal there is nothing to do. Values that are gone (an exited task, a removed
-    /// IRQ) are skipped; anything else that fails keeps the journal for another try.
+    /// IRQ) are skipped; anything else that fails keeps the journal for another try. Ends every owner's shield.
+    /// A journal line that is no record is skipped and named (`corrupt`): the rest is restored, and the journal
+    /// stays until the user drops such lines (`dropCorrupt`), since vfioctl cannot tell what they held.
     public func restore() throws(ShieldError) -> Restored {
         let contents = try readContents()
         let recs = contents.records
