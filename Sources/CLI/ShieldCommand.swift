@@ -63,6 +63,9 @@ struct Shield: ParsableCommand {
             }
             let out = try executor.apply(plan, owner: vm, cpus: list)
             print("shielded CPUs \(plan.vmCPUs) (host on \(plan.housekeeping), \(plan.hierarchy)): \(out.changed) changes, journal \(executor.journal.path)")
+            if let vm, plan.vmCPUs != list {
+                print("VM \(vm) holds CPUs \(list); the rest belong to the other VMs' shields (vfioctl shield --status)")
+            }
             if !out.refused.isEmpty {
                 print("refused by the kernel (left as they were)")
                 for r in out.refused { print("  \(r.subject): \(r.reason)") }
