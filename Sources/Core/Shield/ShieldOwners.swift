@@ -60,17 +60,11 @@ public struct ShieldOwners: Sendable, Equatable {
 /// changes get its value; every other journaled value goes back to its original. Pure, like the planner.
 public enum ShieldRelease {
     /// The first (oldest) journaled value of each key: the host's own.
-    public struct Originals: Sendable, Equatable {
+    public struct Originals: Sendable {
         public var attributes: [String: String] = [:]
         public var systemd: [String: (unit: String, original: String)] = [:]
         public var affinities: [Int: (startTime: UInt64, original: CPUSet)] = [:]
         public var refused: Set<String> = []
-
-        public static func == (a: Originals, b: Originals) -> Bool {
-            a.attributes == b.attributes && a.refused == b.refused
-                && a.systemd.mapValues { "\($0.unit) \($0.original)" } == b.systemd.mapValues { "\($0.unit) \($0.original)" }
-                && a.affinities.mapValues { "\($0.startTime) \($0.original)" } == b.affinities.mapValues { "\($0.startTime) \($0.original)" }
-        }
 
         public init(_ records: [ShieldRecord]) {
             for r in records {
