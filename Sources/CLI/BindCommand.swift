@@ -32,6 +32,11 @@ struct Bind: ParsableCommand {
         // Only what the plan needs: the inventory (no device details, no system facts) and, once the plan is
         // known, names for the functions the header prints (not the whole pci.ids; see PCIIDsExcerpt).
         let session = try root.open()
+        try HostChange.refuseSnapshot(session, "bind", dryRun: dryRun)
+        // Held from reading the host to the last journal record: a second bind or a shield plans on what this one
+        // leaves.
+        let lock = dryRun ? nil : try HostChange.lock(session, command: (["bind"] + addresses).joined(separator: " "))
+        defer { withExtendedLifetime(lock) {} }
         var host: HostModel
         do { host = try HostLoader(session.files).load(.inventory, groupsOf: targets) } catch { throw CLIError("\(root.root): \(error)") }
         let facts = BindFacts.load(session.files, host: host)
@@ -69,11 +74,13 @@ struct Bind: ParsableCommand {
         switch executor.bind(plan) {
         case .done(let outcome):
             for line in outcome.done { print("  \(line)") }
+            HostChange.printWouldRun(outcome.wouldRun)
             let groups = plan.groups.map { "/dev/vfio/\($0)" }.joined(separator: ", ")
             print("bound \(plan.devices.count) device\(plan.devices.count == 1 ? "" : "s") to vfio-pci in \(BindText.seconds(outcome.seconds))"
                 + (groups.isEmpty ? "" : "; \(groups) ready") + " (vfioctl restore gives them back)")
         case .failed(let error, let done, let rolled, let rollbackError):
             for line in done.done { print("  \(line)") }
+            HostChange.printWouldRun(done.wouldRun + rolled.wouldRun)
             var message = "bind failed: \(error)"
             if let rollbackError {
                 message += "\nrollback failed too: \(rollbackError)\nthe journal \(executor.journal.path) keeps the originals: run 'vfioctl restore'"
@@ -114,6 +121,10 @@ enum BindText {
         guard !steps.isEmpty else { return "dry run: nothing to do" }
         var lines = ["dry run: each step is journaled in \(journal) before it runs"]
         for s in steps {
+            if let r = s.refusal {
+                lines.append("# not run: \(s.summary): \(r)")
+                continue
+            }
             if let c = s.onlyIf { lines.append("# if \(c):") }
             if let a = s.action { lines.append(a.description) }
             if !s.waitFor.isEmpty { lines.append("#   wait until " + s.waitFor.map(\.description).joined(separator: ", ")) }
@@ -124,6 +135,37 @@ enum BindText {
     static func seconds(_ s: Double) -> String {
         let ms = Int((s * 1000).rounded())
         return "\(ms / 1000).\(String(ms % 1000).leftPadded(3)) s"
+    }
+}
+
+/// What every command that changes the running host (bind, restore, shield, unshield, hook install) does first.
+enum HostChange {
+    /// A snapshot is a record of some host, unpacked into a temporary directory: changing it changes nothing real.
+    /// Refused (exit 2, like bind's other refusals) unless the command only prints.
+    static func refuseSnapshot(_ session: HostSession, _ command: String, dryRun: Bool) throws {
+        guard session.isSnapshot, !dryRun else { return }
+        writeStandardError("vfioctl: refusing to \(command): --root \(session.rootArgument) is a snapshot (a record of a host, not a running one); "
+            + "\(command) changes a running host. --dry-run shows what it would do\n")
+        throw ExitCode(2)
+    }
+
+    /// The one runtime lock (`RuntimeLock`), waited for up to `VFIOCTL_LOCK_TIMEOUT` seconds (default 120).
+    static func lock(_ session: HostSession, command: String) throws -> RuntimeLock {
+        let timeout = environment("VFIOCTL_LOCK_TIMEOUT").flatMap(Double.init) ?? RuntimeLock.defaultTimeout
+        do {
+            return try RuntimeLock.acquire(session.files, command: command, timeout: timeout) { message in
+                writeStandardError("vfioctl: \(message)\n")
+            }
+        } catch {
+            throw CLIError("cannot take the runtime lock: \(error)")
+        }
+    }
+
+    /// Commands recorded instead of run (any root but `/`).
+    static func printWouldRun(_ commands: [[String]]) {
+        guard !commands.isEmpty else { return }
+        print("not run (the root is not /; on the host they would run):")
+        for argv in commands { print("  would run: \(argv.joined(separator: " "))") }
     }
 }
 

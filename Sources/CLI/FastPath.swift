@@ -75,18 +75,19 @@ extension Bind {
 
 extension Restore {
     static func fastParse(_ arguments: [String]) -> Restore? {
-        guard let a = FastArguments(arguments, flags: ["--dry-run"], options: ["--root"]) else { return nil }
+        guard let a = FastArguments(arguments, flags: ["--dry-run", "--drop-corrupt"], options: ["--root"]) else { return nil }
         var c = Restore()
         c.root = a.root
         c.addresses = a.positionals
         c.dryRun = a.flags.contains("--dry-run")
+        c.dropCorrupt = a.flags.contains("--drop-corrupt")
         return c
     }
 }
 
 extension Shield {
     static func fastParse(_ arguments: [String]) -> Shield? {
-        guard let a = FastArguments(arguments, flags: ["--dry-run", "--status"], options: ["--root", "--cpus", "--spec"],
+        guard let a = FastArguments(arguments, flags: ["--dry-run", "--status"], options: ["--root", "--cpus", "--spec", "--vm"],
                                     lists: ["--move"]),
               a.positionals.isEmpty else { return nil }
         var pids: [Int] = []
@@ -98,6 +99,7 @@ extension Shield {
         c.root = a.root
         c.cpus = a.options["--cpus"]
         c.spec = a.options["--spec"]
+        c.vm = a.options["--vm"]
         c.dryRun = a.flags.contains("--dry-run")
         c.move = pids
         c.status = a.flags.contains("--status")
@@ -107,9 +109,11 @@ extension Shield {
 
 extension Unshield {
     static func fastParse(_ arguments: [String]) -> Unshield? {
-        guard let a = FastArguments(arguments, flags: [], options: ["--root"]), a.positionals.isEmpty else { return nil }
+        guard let a = FastArguments(arguments, flags: ["--drop-corrupt"], options: ["--root", "--vm"]), a.positionals.isEmpty else { return nil }
         var c = Unshield()
         c.root = a.root
+        c.vm = a.options["--vm"]
+        c.dropCorrupt = a.flags.contains("--drop-corrupt")
         return c
     }
 }

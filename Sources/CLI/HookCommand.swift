@@ -14,8 +14,8 @@ struct Hook: ParsableCommand {
             abstract: "Install /etc/libvirt/hooks/qemu.d/vfioctl (safe to run again; VMs without a spec are never touched).",
             discussion: """
                 For a VM NAME with a spec /etc/vfioctl/vms/NAME.toml, libvirt's prepare runs vfioctl bind on its devices \
-                (the VM does not start if that fails) and vfioctl shield --spec; started moves QEMU in with shield --move; \
-                release runs vfioctl unshield and vfioctl restore. Restart libvirtd once after the first install.
+                (the VM does not start if that fails) and vfioctl shield --spec --vm NAME; started moves QEMU in with shield --move; \
+                release runs vfioctl unshield --vm NAME (other VMs keep their shields) and vfioctl restore. Restart libvirtd once after the first install.
                 """)
 
         @OptionGroup var root: RootOptions
@@ -30,7 +30,9 @@ struct Hook: ParsableCommand {
                 Output.write(script)
                 return
             }
-            let files = try root.open().files
+            let session = try root.open()
+            try HostChange.refuseSnapshot(session, "install the hook", dryRun: false)
+            let files = session.files
             do {
                 switch try HookInstaller(files: files).install(script: script) {
                 case .unchanged: print("\(HookScript.path) is already installed and current")

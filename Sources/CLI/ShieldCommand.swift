@@ -12,6 +12,7 @@ struct Shield: ParsableCommand {
             /proc/irq/default_smp_affinity, the workqueue and writeback cpumasks, kthreadd and unbound kernel threads. \
             Every original value is journaled (/run/vfioctl/shield.journal) before it changes; vfioctl unshield puts them \
             back, also after a crash. VM threads go to machine.slice or vfioctl.vm with --move.
+            With --vm NAME (the libvirt hook passes it), the shield belongs to that VM; several VMs may be shielded at             once (the shield covers all their CPUs), and vfioctl unshield --vm NAME gives back only what no other VM             still needs.
             """)
 
     @OptionGroup var root: RootOptions
@@ -21,9 +22,16 @@ struct Shield: ParsableCommand {
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Put these processes (a QEMU, a benchmark) on the VM side.", valueName: "PID"))
     var move: [Int] = []
     @Flag(help: "What is shielded, what could not move and why.") var status = false
+    @Option(help: ArgumentHelp("The VM the shield is for (several VMs may hold shields at once; unshield --vm gives back one).", valueName: "NAME"))
+    var vm: String?
 
     func run() throws {
         let session = try root.open()
+        try HostChange.refuseSnapshot(session, "shield", dryRun: dryRun || status)
+        // Held for the whole shield, from reading the host to the last journal record: two VMs starting at once
+        // shield one after the other, the second planning on what the first left.
+        let lock = dryRun || status ? nil : try HostChange.lock(session, command: "shield" + (vm.map { " --vm \($0)" } ?? ""))
+        defer { withExtendedLifetime(lock) {} }
         let files = session.files
         var executor = ShieldExecutor(files: files, writer: RootedHostWriter(files: files), kernel: LiveShieldKernel(files: files))
         executor.crashAfterChanges = environment("VFIOCTL_CRASH_AFTER_WRITES").flatMap(Int.init)
@@ -41,15 +49,23 @@ struct Shield: ParsableCommand {
                 if !out.refused.isEmpty { throw ExitCode(1) }
                 return
             }
+            if let vm, vm.isEmpty || vm.hasPrefix("-") || vm.utf8.count > 256 || vm.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) {
+                throw CLIError("--vm '\(vm)': not a VM name (libvirt's domain name: printable, up to 256 bytes)")
+            }
             let list = try vmCPUs()
+            let union = try executor.cpusToShield(owner: vm, cpus: list)
             let state = try ShieldLoader(files, affinity: LiveShieldKernel(files: files).affinityReader).load(forStatus: false)
-            let plan = try ShieldPlanner.plan(state, vmCPUs: list)
+            let plan = try ShieldPlanner.plan(state, vmCPUs: union)
             if dryRun {
+                if union != list { print("other VMs hold shields: the shield would cover CPUs \(union)") }
                 Output.write(plan.dryRunText())
                 return
             }
-            let out = try executor.apply(plan)
+            let out = try executor.apply(plan, owner: vm, cpus: list)
             print("shielded CPUs \(plan.vmCPUs) (host on \(plan.housekeeping), \(plan.hierarchy)): \(out.changed) changes, journal \(executor.journal.path)")
+            if let vm, plan.vmCPUs != list {
+                print("VM \(vm) holds CPUs \(list); the rest belong to the other VMs' shields (vfioctl shield --status)")
+            }
             if !out.refused.isEmpty {
                 print("refused by the kernel (left as they were)")
                 for r in out.refused { print("  \(r.subject): \(r.reason)") }

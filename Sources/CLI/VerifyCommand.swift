@@ -12,8 +12,11 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         guard let a = PCIAddress(address) else { throw CLIError("'\(address)' is not a PCI address (0000:03:00.0)") }
-        guard root.root == "/" else { throw CLIError("verify talks to the running kernel's /dev/vfio: --root is not supported") }
-        let (_, host) = try root.load(.inventory)
+        // Decided on the resolved root, not the spelling ("/.", "//" are the real root; a link to / is too).
+        let session = try root.open()
+        guard session.isRealRoot else { throw CLIError("verify talks to the running kernel's /dev/vfio: --root is not supported") }
+        let host: HostModel
+        do { host = try session.load(scope: .inventory) } catch { throw CLIError("\(root.root): \(error)") }
         guard host.device(a) != nil else { throw CLIError("no PCI device \(a) (vfioctl list shows the devices)") }
         let report = VFIOVerifier().verify(a, host: host)
         for s in report.steps { print("[\(s.ok ? "ok" : "FAIL")] \(s.name): \(s.detail)") }

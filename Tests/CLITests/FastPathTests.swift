@@ -20,11 +20,13 @@ import Testing
         #expect(fast.takeDisplay == slow.takeDisplay && fast.root.root == slow.root.root)
     }
 
-    @Test(arguments: [["restore"], ["restore", "0000:03:00.0", "--dry-run"], ["restore", "--root", "r", "01:00.0", "02:00.0"]])
+    @Test(arguments: [["restore"], ["restore", "0000:03:00.0", "--dry-run"], ["restore", "--root", "r", "01:00.0", "02:00.0"],
+                      ["restore", "--drop-corrupt"]])
     func restoreAgrees(_ argv: [String]) throws {
         let fast = try #require(Vfioctl.fastParse(argv) as? Restore)
         let slow = try #require(try parsed(argv) as? Restore)
         #expect(fast.addresses == slow.addresses && fast.dryRun == slow.dryRun && fast.root.root == slow.root.root)
+        #expect(fast.dropCorrupt == slow.dropCorrupt)
     }
 
     @Test(arguments: [
@@ -33,19 +35,22 @@ import Testing
         ["shield", "--move", "12", "345", "--root", "/r"],
         ["shield", "--status"],
         ["shield", "--spec", "/etc/vfioctl/vms/win.toml", "--dry-run"],
+        ["shield", "--spec", "/etc/vfioctl/vms/win.toml", "--vm", "win10"],
+        ["shield", "--vm=win 10", "--cpus", "2-3"],
     ])
     func shieldAgrees(_ argv: [String]) throws {
         let fast = try #require(Vfioctl.fastParse(argv) as? Shield)
         let slow = try #require(try parsed(argv) as? Shield)
         #expect(fast.cpus == slow.cpus && fast.spec == slow.spec && fast.move == slow.move)
         #expect(fast.dryRun == slow.dryRun && fast.status == slow.status && fast.root.root == slow.root.root)
+        #expect(fast.vm == slow.vm)
     }
 
     @Test func unshieldAgrees() throws {
-        for argv in [["unshield"], ["unshield", "--root", "/r"]] {
+        for argv in [["unshield"], ["unshield", "--root", "/r"], ["unshield", "--vm", "win10"], ["unshield", "--drop-corrupt", "--vm=a"]] {
             let fast = try #require(Vfioctl.fastParse(argv) as? Unshield)
             let slow = try #require(try parsed(argv) as? Unshield)
-            #expect(fast.root.root == slow.root.root)
+            #expect(fast.root.root == slow.root.root && fast.vm == slow.vm && fast.dropCorrupt == slow.dropCorrupt)
         }
     }
 
@@ -55,7 +60,7 @@ import Testing
         ["bind"], ["bind", "--help"], ["bind", "-h"], ["bind", "help"], ["bind", "01:00.0", "--frobnicate"],
         ["bind", "01:00.0", "--root"], ["bind", "01:00.0", "--dry-run", "--dry-run"], ["bind", "--", "01:00.0"],
         ["restore", "--root", "a", "--root", "b"], ["shield", "--move", "abc"], ["shield", "--move"],
-        ["shield", "--cpus", "1", "extra"], ["unshield", "now"], ["list"], ["doctor", "--json"], [],
+        ["shield", "--cpus", "1", "extra"], ["unshield", "now"], ["unshield", "--vm"], ["shield", "--vm", "a", "--vm", "b"], ["list"], ["doctor", "--json"], [],
     ])
     func declines(_ argv: [String]) {
         #expect(Vfioctl.fastParse(argv) == nil)

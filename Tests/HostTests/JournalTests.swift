@@ -79,4 +79,85 @@ import VFIOCore
             #expect(error.description.contains("line 1"))
         }
     }
+
+    /// A journal decides what restore writes: one that is a link (to anywhere), has another owner or a loose mode
+    /// is refused, naming the path and the fix, for appends and reads alike; what it points to is never touched.
+    @Test func journalThatIsASymlinkIsRefused() throws {
+        let dir = try TempDir()
+        try dir.write("elsewhere/target", "")
+        try FileManager.default.createDirectory(atPath: dir.path + "/run/vfioctl", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/run/vfioctl/bind.journal", withDestinationPath: "../../elsewhere/target")
+        let journal = Journal<Original>(files: try RootedFileSystem(root: dir.path), name: "bind")
+        #expect {
+            try journal.append(Original(path: "/a", value: "1"))
+        } throws: { error in
+            "\(error)".contains("/run/vfioctl/bind.journal") && "\(error)".contains("symbolic link")
+        }
+        #expect(throws: HostWriteError.self) { try journal.read() }
+        #expect(try String(contentsOfFile: dir.path + "/elsewhere/target", encoding: .utf8).isEmpty)
+    }
+
+    @Test func journalWithALooseModeOrAnotherOwnerIsRefused() throws {
+        let dir = try TempDir()
+        let fs = try RootedFileSystem(root: dir.path)
+        let journal = Journal<Original>(files: fs, name: "shield")
+        try journal.append(Original(path: "/a", value: "1"))
+        let real = fs.realPath(journal.path)
+        #expect(chmod(real, 0o666) == 0)
+        #expect {
+            _ = try journal.read()
+        } throws: { error in "\(error)".contains("has mode 666") && "\(error)".contains("chmod 600 /run/vfioctl/shield.journal") }
+        #expect(chmod(real, 0o644) == 0)
+        #expect(try journal.records().count == 1)
+        // Another owner (only root can make one; vfioctl runs as root on a real host).
+        if geteuid() == 0 {
+            #expect(chown(real, 4242, 4242) == 0)
+            #expect {
+                try journal.append(Original(path: "/b", value: "2"))
+            } throws: { error in "\(error)".contains("owned by uid 4242") }
+        }
+    }
+
+    /// Appends from two writers at once (O_APPEND and a lock per append): none is lost or overwritten.
+    @Test func concurrentAppendsLoseNothing() throws {
+        let dir = try TempDir()
+        let fs = try RootedFileSystem(root: dir.path)
+        DispatchQueue.concurrentPerform(iterations: 2) { writer in
+            let journal = Journal<Original>(files: fs, name: "shared")
+            for i in 0..<100 { try? journal.append(Original(path: "/w\(writer)", value: String(i))) }
+        }
+        let records = try Journal<Original>(files: fs, name: "shared").records()
+        #expect(records.count == 200)
+        #expect(records.filter { $0.path == "/w0" }.map(\.value) == (0..<100).map(String.init))
+    }
+
+    @Test func corruptMiddleLineIsNamedAndTheRestIsRead() throws {
+        let dir = try TempDir()
+        try dir.write("run/vfioctl/bad.journal", "{\"path\":\"/x\",\"value\":\"1\"}\ngarbage\n{\"path\":\"/y\",\"value\":\"2\"}\n")
+        let journal = Journal<Original>(files: try RootedFileSystem(root: dir.path), name: "bad")
+        let contents = try journal.read()
+        #expect(contents.records.map(\.path) == ["/x", "/y"])
+        #expect(contents.corrupt.map(\.description) == ["/run/vfioctl/bad.journal:2: not a journal record: 'garbage'"])
+        #expect(try journal.dropCorrupt().map(\.line) == [2])
+        #expect(try journal.records().map(\.path) == ["/x", "/y"])
+    }
+
+    /// One lock for every runtime command: a second taker waits (bounded), is told who holds it, and gets it once
+    /// the holder lets go.
+    @Test func runtimeLockIsExclusiveNamesItsHolderAndIsFreedOnRelease() throws {
+        let dir = try TempDir()
+        let fs = try RootedFileSystem(root: dir.path)
+        var held: RuntimeLock? = try RuntimeLock.acquire(fs, command: "bind 0000:03:00.0")
+        var told: [String] = []
+        #expect {
+            _ = try RuntimeLock.acquire(fs, command: "shield --vm b", timeout: 0.2) { told.append($0) }
+        } throws: { error in
+            "\(error)".contains("held by pid \(getpid()): vfioctl bind 0000:03:00.0")
+        }
+        #expect(told == ["waiting for /run/vfioctl/lock, held by pid \(getpid()): vfioctl bind 0000:03:00.0"])
+        withExtendedLifetime(held) {}
+        held = nil
+        let next = try RuntimeLock.acquire(fs, command: "shield --vm b", timeout: 0.2)
+        withExtendedLifetime(next) {}
+    }
 }

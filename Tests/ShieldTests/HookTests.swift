@@ -47,9 +47,10 @@ import VFIOCore
         let prepare = try runHook(["win10", "prepare", "begin", "-"], host: host)
         let spec = host.dir + "/specs/win10.toml"
         #expect(prepare.status == 0)
-        #expect(prepare.calls == ["hook devices \(spec)", "bind --help", "bind 0000:01:00.0 0000:01:00.1", "shield --spec \(spec)"])
+        #expect(prepare.calls == ["hook devices \(spec)", "bind --help", "bind 0000:01:00.0 0000:01:00.1", "shield --spec \(spec) --vm win10"])
         // libvirt's pid file lives under /run/libvirt on the real host; the stub tree has none there.
         let release = try runHook(["win10", "release", "end", "-"], host: host)
-        #expect(release.calls == ["unshield", "hook devices \(spec)", "restore --help", "restore 0000:01:00.0 0000:01:00.1"])
+        // Only this VM's shield ends: another VM started through the hook keeps its CPUs.
+        #expect(release.calls == ["unshield --vm win10", "hook devices \(spec)", "restore --help", "restore 0000:01:00.0 0000:01:00.1"])
     }
 }

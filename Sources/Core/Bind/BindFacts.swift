@@ -20,6 +20,8 @@ public struct BindFacts: Sendable, Equatable {
     /// PCI driver → the functions bound to it now (`/sys/bus/pci/drivers/D/`), for the drivers of the loaded devices
     /// (absent when the folder cannot be listed).
     public var driverDevices: [String: [PCIAddress]] = [:]
+    /// `/proc/modules`: module → the modules using it (its "used by" column), for unloading a GPU's whole stack.
+    public var moduleHolders: [String: [String]] = [:]
     /// `/proc/fb` lines ("0 EFI VGA", "0 bochs-drmdrmfb").
     public var framebuffers: [String] = []
     /// Whether `/sys/bus/pci/drivers/vfio-pci` exists (vfio-pci loaded or built in).
@@ -72,6 +74,7 @@ public struct BindFacts: Sendable, Equatable {
                 facts.driverDevices[driver] = bound.compactMap { PCIAddress($0) }.sorted()
             }
         }
+        facts.moduleHolders = ProcParsers.moduleHolders(((try? files.readOptionalText("/proc/modules")) ?? nil) ?? "")
         facts.vfioPCIAvailable = files.kind(of: PCIDriverPaths.driver(PCIDriverPaths.vfioPCI)) == .directory
             || files.exists("/sys/module/vfio_pci")
         return facts

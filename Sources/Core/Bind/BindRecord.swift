@@ -26,9 +26,13 @@ public struct BindRecord: Codable, Sendable, Equatable {
     /// Display steps: what the step is undone to (the unit, the vtconsole's bind value, the framebuffer device,
     /// the module).
     public var original: String?
+    /// The `vfioctl bind` run that wrote the record (pid and time): a failing bind rolls back only its own.
+    public var run: String?
 
     public init(kind: Kind, step: String, address: String? = nil, group: Int? = nil, originalDriver: String? = nil,
-                originalOverride: String? = nil, path: String? = nil, value: String? = nil, original: String? = nil) {
+                originalOverride: String? = nil, path: String? = nil, value: String? = nil, original: String? = nil,
+                run: String? = nil) {
+        self.run = run
         self.kind = kind
         self.step = step
         self.address = address
@@ -58,8 +62,11 @@ public struct HeldState: Sendable, Equatable {
         public var group: Int?
         public var originalDriver: String?
         public var originalOverride: String?
+        /// The bind run that took it.
+        public var run: String?
 
-        public init(address: PCIAddress, group: Int?, originalDriver: String?, originalOverride: String?) {
+        public init(address: PCIAddress, group: Int?, originalDriver: String?, originalOverride: String?, run: String? = nil) {
+            self.run = run
             self.address = address
             self.group = group
             self.originalDriver = originalDriver
@@ -75,6 +82,14 @@ public struct HeldState: Sendable, Equatable {
             switch self {
             case .device(let d): d.address.description
             case .display(let r): r.key
+            }
+        }
+
+        /// The bind run that took the item.
+        public var run: String? {
+            switch self {
+            case .device(let d): d.run
+            case .display(let r): r.run
             }
         }
     }
@@ -97,7 +112,7 @@ public struct HeldState: Sendable, Equatable {
             case .device:
                 guard let text = r.address, let address = PCIAddress(text), !items.contains(where: { $0.key == r.key }) else { continue }
                 items.append(.device(Device(address: address, group: r.group, originalDriver: r.originalDriver,
-                                            originalOverride: r.originalOverride)))
+                                            originalOverride: r.originalOverride, run: r.run)))
             case .display:
                 if !items.contains(where: { $0.key == r.key }) { items.append(.display(r)) }
             }

@@ -11,7 +11,8 @@ public enum DisplayHandoff {
             BindRecord(kind: .display, step: step, address: owner, path: path, value: value, original: original)
         }
         var steps: [HandoffStep] = []
-        if let unit = facts.displayManagerUnit {
+        // A tree's link could name anything; only a unit name reaches systemctl.
+        if let unit = facts.displayManagerUnit, HostCommandNames.isUnit(unit) {
             steps.append(HandoffStep(record: record("stop-unit", path: nil, value: nil, original: unit),
                                      action: .run(["systemctl", "stop", unit]),
                                      onlyIf: .succeeds(["systemctl", "is-active", "--quiet", unit]),
@@ -31,19 +32,42 @@ public enum DisplayHandoff {
                                      summary: "release the firmware framebuffer \(fb.device) (\(fb.driver))"))
         }
         var unloaded: Set<String> = []
-        if let drv = display.driver, let module = facts.driverModules[drv] {
+        if let drv = display.driver, let module = facts.driverModules[drv], HostCommandNames.isModule(module) {
             // Unload only when every device the driver holds (its sysfs folder, the whole host's truth) is being
             // handed over: another GPU on the same driver keeps it loaded, and our device is then simply unbound like
             // any other. A listing that could not be read, or that lacks the display itself, keeps the module.
             if let holds = facts.driverDevices[drv], holds.contains(display.address), holds.allSatisfy(devices.contains) {
-                steps.append(HandoffStep(record: record("module-unload", path: nil, value: nil, original: module),
-                                         action: .run(["modprobe", "-r", module]),
-                                         waitFor: [.absent("/sys/module/\(module)")] + holds.map { .driver($0, nil) },
-                                         summary: "unload \(module), the DRM driver holding \(display.address)"))
-                unloaded.insert(module)
+                // The modules holding it go first (NVIDIA: nvidia_drm, nvidia_modeset, nvidia_uvm, then nvidia):
+                // `modprobe -r nvidia` alone fails while they use it. Each only if still loaded, since
+                // `modprobe -r` also takes out dependencies nothing uses any more.
+                let stack = moduleStack(module, holders: facts.moduleHolders)
+                for m in stack {
+                    steps.append(HandoffStep(record: record("module-unload", path: nil, value: nil, original: m),
+                                             action: .run(["modprobe", "-r", m]), onlyIf: .exists("/sys/module/\(m)"),
+                                             waitFor: [.absent("/sys/module/\(m)")],
+                                             summary: m == module ? "unload \(module), the DRM driver holding \(display.address)"
+                                                 : "unload \(m), which holds \(module)"))
+                }
+                steps.append(HandoffStep(waitFor: [.absent("/sys/module/\(module)")] + holds.map { .driver($0, nil) },
+                                         summary: "\(module) unloaded: \(holds.map(\.description).joined(separator: ", ")) free"))
+                unloaded.formUnion(stack)
             }
         }
         return (steps, unloaded)
+    }
+
+    /// `module` and every module holding it (`/proc/modules` "used by", transitively), each after all of its
+    /// holders: the order `modprobe -r` accepts them in. Restore loads them in reverse.
+    static func moduleStack(_ module: String, holders: [String: [String]]) -> [String] {
+        var order: [String] = []
+        var seen: Set<String> = []
+        func visit(_ m: String, depth: Int) {
+            guard depth < 16, HostCommandNames.isModule(m), seen.insert(m).inserted else { return }
+            for h in (holders[m] ?? []).sorted() { visit(h, depth: depth + 1) }
+            order.append(m)
+        }
+        visit(module, depth: 0)
+        return order
     }
 
     /// The step that undoes a display record.
@@ -52,6 +76,10 @@ public enum DisplayHandoff {
         switch r.step {
         case "stop-unit":
             guard let unit = r.original else { return nil }
+            guard HostCommandNames.isUnit(unit) else {
+                return HandoffStep(summary: "start the display manager",
+                                   refusal: "the journal names '\(unit)' as the display manager's unit, which is not a systemd unit name; nothing was run (start it by hand)")
+            }
             return HandoffStep(action: .run(["systemctl", "start", unit]), closes: closes, summary: "start the display manager \(unit)")
         case "vtcon-unbind":
             guard let p = r.path, let v = r.original else { return nil }
@@ -64,6 +92,10 @@ public enum DisplayHandoff {
                                closes: closes, summary: "give the firmware framebuffer \(dev) back")
         case "module-unload":
             guard let module = r.original else { return nil }
+            guard HostCommandNames.isModule(module) else {
+                return HandoffStep(summary: "load the unloaded module again",
+                                   refusal: "the journal names '\(module)' as an unloaded module, which is not a module name; nothing was run (modprobe it by hand)")
+            }
             return HandoffStep(action: .run(["modprobe", module]), waitFor: [.exists("/sys/module/\(module)")], closes: closes,
                                summary: "load \(module) again")
         default:

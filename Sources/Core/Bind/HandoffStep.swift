@@ -14,9 +14,13 @@ public struct HandoffStep: Sendable, Equatable {
     public var closes: [BindRecord]
     /// One line for people: "0000:03:00.0: driver_override ← vfio-pci".
     public var summary: String
+    /// Why this step must not run (a journal value that is no unit or module name): the executor reports it and
+    /// leaves the item held, so the rest of a restore still runs.
+    public var refusal: String?
 
     public init(record: BindRecord? = nil, action: HandoffAction? = nil, onlyIf: HandoffCondition? = nil,
-                waitFor: [HandoffCondition] = [], closes: [BindRecord] = [], summary: String) {
+                waitFor: [HandoffCondition] = [], closes: [BindRecord] = [], summary: String, refusal: String? = nil) {
+        self.refusal = refusal
         self.record = record
         self.action = action
         self.onlyIf = onlyIf
@@ -63,6 +67,33 @@ public enum HandoffCondition: Sendable, Equatable, CustomStringConvertible {
         case .reads(let p, let v): "\(p) reads \(v)"
         case .succeeds(let argv): "'\(argv.joined(separator: " "))' succeeds"
         }
+    }
+}
+
+/// The names that reach a command line (`systemctl`, `modprobe`) from a tree or a journal: only the characters
+/// systemd unit names and kernel module names are made of (systemd.unit(5) "Description"; module names are C
+/// identifiers with `-` as `_`), and no leading `-`, so that no value can become an option or a second word.
+public enum HostCommandNames {
+    /// `gdm.service`, `getty@tty1.service`, `sys-devices-x.device`: `^[A-Za-z0-9_.@:-]+$`, not starting with `-`.
+    public static func isUnit(_ name: String) -> Bool {
+        valid(name) { $0.isASCIIAlphanumeric || "_.@:-".utf8.contains($0) }
+    }
+
+    /// `nvidia_drm`, `snd-hda-intel`: `^[A-Za-z0-9_-]+$`, not starting with `-`.
+    public static func isModule(_ name: String) -> Bool {
+        valid(name) { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
+
+    private static func valid(_ name: String, _ allowed: (UInt8) -> Bool) -> Bool {
+        guard let first = name.utf8.first, first != UInt8(ascii: "-"), name.utf8.count <= 256 else { return false }
+        return name.utf8.allSatisfy(allowed)
+    }
+}
+
+extension UInt8 {
+    fileprivate var isASCIIAlphanumeric: Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
     }
 }
 

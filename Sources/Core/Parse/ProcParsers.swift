@@ -38,6 +38,18 @@ public enum ProcParsers {
         Set(text.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
     }
 
+    /// `/proc/modules`: each module's "used by" column (4th: "nvidia_modeset,nvidia_uvm," or "-"), the modules
+    /// that hold it and must go before it can be unloaded.
+    public static func moduleHolders(_ text: String) -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count >= 4 else { continue }
+            out[String(f[0])] = f[3] == "-" ? [] : f[3].split(separator: ",").map(String.init)
+        }
+        return out
+    }
+
     /// `/proc/meminfo` in KiB.
     public static func meminfo(_ text: String) -> [String: Int] {
         var out: [String: Int] = [:]

@@ -26,12 +26,12 @@ public enum HookScript {
             if [ -n "$addrs" ] && has bind; then
                 "$VFIOCTL" bind $addrs || { log "bind $addrs failed"; exit 1; }
             fi
-            "$VFIOCTL" shield --spec "$spec" >/dev/null || log "shield failed: the VM runs unshielded" ;;
+            "$VFIOCTL" shield --spec "$spec" --vm "$vm" >/dev/null || log "shield failed: the VM runs unshielded" ;;
         started/begin)
             pid=$(cat "/run/libvirt/qemu/$vm.pid" 2>/dev/null)
             [ -n "$pid" ] && { "$VFIOCTL" shield --move "$pid" >/dev/null || log "could not move QEMU ($pid) to the VM CPUs"; } ;;
         release/end)
-            "$VFIOCTL" unshield >/dev/null || log "unshield failed: run vfioctl unshield"
+            "$VFIOCTL" unshield --vm "$vm" >/dev/null || log "unshield failed: run vfioctl unshield --vm $vm"
             addrs=$("$VFIOCTL" hook devices "$spec" 2>/dev/null)
             if [ -n "$addrs" ] && has restore; then
                 "$VFIOCTL" restore $addrs || log "restore $addrs failed: run vfioctl restore"

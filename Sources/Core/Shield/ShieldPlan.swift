@@ -49,15 +49,21 @@ public struct ShieldPlan: Sendable, Equatable {
     public var steps: [ShieldStep]
     public var stays: [ShieldNote]
 
-    /// The first journal record of a shield: what it is for.
-    public var beginRecord: ShieldRecord {
-        .begin(cpus: vmCPUs.description, housekeeping: housekeeping.description, hierarchy: hierarchy.description, vmCgroup: vmCgroup)
+    /// The journal record of an owner joining the shield: the CPUs it is for (`owner` nil: `shield --cpus` by hand,
+    /// for the plan's CPUs).
+    public func beginRecord(owner: String? = nil, cpus: CPUSet? = nil) -> ShieldRecord {
+        .begin(cpus: (cpus ?? vmCPUs).description, housekeeping: housekeeping.description, hierarchy: hierarchy.description,
+               vmCgroup: vmCgroup, owner: owner)
     }
 }
 
 /// The journal of a shield (`/run/vfioctl/shield.journal`), one record per line, each written before its change.
 public enum ShieldRecord: Codable, Sendable, Equatable {
-    case begin(cpus: String, housekeeping: String, hierarchy: String, vmCgroup: String)
+    /// An owner (a VM, `--vm NAME`; nil: by hand) joins the shield with its CPUs; the shield covers every active
+    /// owner's CPUs. Journals without `owner` (older vfioctl) read as one shield by hand.
+    case begin(cpus: String, housekeeping: String, hierarchy: String, vmCgroup: String, owner: String? = nil)
+    /// An owner left while others stayed: the shield shrank to the others' CPUs (see `ShieldOwners`).
+    case release(owner: String)
     case attribute(path: String, original: String)
     case controller(subtreeControl: String, name: String)
     case cgroup(path: String, parent: String)

@@ -50,25 +50,30 @@ public struct ShieldStatus: Sendable {
     public var vmTasks: [String] = []
     public var remaining: [ShieldNote] = []
     public var refused: [ShieldNote] = []
+    /// The VMs the shield is for (`shield --vm`), with their CPUs.
+    public var owners: [ShieldOwners.Owner] = []
 
     public static func evaluate(records: [ShieldRecord], state: ShieldHostState) -> ShieldStatus {
         var st = ShieldStatus(active: false)
+        let owners = ShieldOwners(records: records)
+        st.owners = owners.active
         for r in records {
             switch r {
-            case .begin(let cpus, let hk, let hierarchy, let vm):
-                if !st.active {
-                    st.active = true
-                    st.vmCPUs = CPUSet(list: cpus)
-                    st.housekeeping = CPUSet(list: hk)
-                    st.hierarchy = hierarchy
-                    st.vmCgroup = vm
-                }
+            case .begin(_, let hk, let hierarchy, let vm, _):
+                // The newest begin has the housekeeping CPUs of the shield as it stands.
+                st.active = !owners.isEmpty
+                st.vmCPUs = owners.union()
+                st.housekeeping = CPUSet(list: hk)
+                st.hierarchy = hierarchy
+                st.vmCgroup = vm
+            case .release: continue
             case .refused(let what, let value, let reason):
                 if !st.refused.contains(where: { $0.subject == what }) { st.refused.append(ShieldNote(subject: what, reason: "\(value): \(reason)")) }
             default: st.changes += 1
             }
         }
         guard st.active, let vm = st.vmCPUs else { return st }
+        if !state.online.isEmpty { st.housekeeping = state.online.subtracting(vm) }
         let vmRel = st.vmCgroup.map { String($0.dropFirst(state.hierarchy.mount.count)) }
         var perCPU: [String] = []
         for t in state.tasks {
@@ -96,6 +101,9 @@ public struct ShieldStatus: Sendable {
     public func text() -> String {
         guard active, let vm = vmCPUs else { return "not shielded (no journal under /run/vfioctl)\n" }
         var out = "shielded: CPUs \(vm) for VMs, host on \(housekeeping?.description ?? "?") (\(hierarchy ?? "?")), \(changes) changes journaled\n"
+        if owners.count > 1 || owners.contains(where: { !$0.name.isEmpty }) {
+            out += "for " + owners.map(ShieldOwners.describe).joined(separator: ", ") + "\n"
+        }
         out += "VM cgroup \(vmCgroup ?? "?"): \(vmTasks.isEmpty ? "no tasks yet (vfioctl shield --move PID)" : ShieldPlanner.abbreviate(vmTasks))\n"
         if !refused.isEmpty { out += "refused by the kernel\n" + refused.map { "  \($0.subject): \($0.reason)\n" }.joined() }
         if !remaining.isEmpty { out += "still on \(vm)\n" + remaining.map { "  \($0.subject): \($0.reason)\n" }.joined() }

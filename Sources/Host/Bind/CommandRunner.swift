@@ -13,11 +13,14 @@ public struct CommandResult: Sendable, Equatable {
     public var status: Int32?
     public var output: String
     public var timedOut = false
+    /// Only recorded, not run (a root other than `/`): nothing the command would change has changed.
+    public var simulated = false
 
-    public init(status: Int32?, output: String, timedOut: Bool = false) {
+    public init(status: Int32?, output: String, timedOut: Bool = false, simulated: Bool = false) {
         self.status = status
         self.output = output
         self.timedOut = timedOut
+        self.simulated = simulated
     }
 
     public var succeeded: Bool { status == 0 }
@@ -84,7 +87,32 @@ public struct SpawnCommandRunner: CommandRunner {
     }
 }
 
-/// Records commands and answers from a table (dry runs and tests).
+/// The one place that decides whether vfioctl runs commands on the machine: only when the root is the real `/`.
+/// Under any other root (a tree, an unpacked snapshot) `systemctl` or `modprobe` would act on the machine running
+/// vfioctl, not on the host the tree describes, with unit and module names the tree supplied; there they are
+/// recorded and printed as "would run" instead.
+public enum HostCommands {
+    public static func runner(for files: RootedFileSystem) -> any CommandRunner {
+        files.isRealRoot ? SpawnCommandRunner() : WouldRunCommandRunner()
+    }
+}
+
+/// Records commands without running them and answers "done, simulated" (any root other than `/`).
+public final class WouldRunCommandRunner: CommandRunner, @unchecked Sendable {
+    private let lock = NSLockLike()
+    private var log: [[String]] = []
+
+    public init() {}
+
+    public var commands: [[String]] { lock.with { log } }
+
+    public func run(_ argv: [String], timeout: Double) -> CommandResult {
+        lock.with { log.append(argv) }
+        return CommandResult(status: 0, output: "", simulated: true)
+    }
+}
+
+/// Records commands and answers from a table (tests).
 public final class RecordingCommandRunner: CommandRunner, @unchecked Sendable {
     private let lock = NSLockLike()
     private var log: [[String]] = []
@@ -116,9 +144,15 @@ public enum Monotonic {
 /// appears, for a few hundred stat calls a second while a slow GPU driver unbinds.
 struct Backoff {
     private var micros: UInt32 = 200
+    /// The longest pause (µs): 2 ms for sysfs states; longer for waits on another process (the runtime lock).
+    var limit: UInt32 = 2_000
+
+    init(limit: UInt32 = 2_000) {
+        self.limit = limit
+    }
 
     mutating func pause() {
         usleep(micros)
-        micros = min(micros * 2, 2_000)
+        micros = min(micros * 2, limit)
     }
 }

@@ -9,6 +9,10 @@ public enum HandoffError: Error, Sendable, CustomStringConvertible {
     case write(step: String, HostWriteError)
     case command(step: String, argv: [String], CommandResult)
     case timedOut(step: String, condition: HandoffCondition, seconds: Double)
+    /// What recovery could not do: steps refused (a journal value that is no unit or module name) and journal
+    /// lines that are no records. Everything else was restored.
+    /// `done` holds what did happen (its `refused` lists the steps that must not run).
+    case incomplete(done: HandoffExecutor.Outcome, corrupt: [CorruptJournalLine])
 
     public var description: String {
         switch self {
@@ -18,6 +22,8 @@ public enum HandoffError: Error, Sendable, CustomStringConvertible {
             "\(step): '\(argv.joined(separator: " "))' " + (r.timedOut ? "timed out" : "exited \(r.status.map(String.init) ?? "abnormally")")
                 + (r.output.isEmpty ? "" : ": " + r.output.split(separator: "\n").prefix(3).joined(separator: " / "))
         case .timedOut(let step, let c, let s): "\(step): \(c) did not happen within \(s) s"
+        case .incomplete(let done, let corrupt):
+            (done.refused.map { "refused: \($0)" } + corrupt.map(\.description)).joined(separator: "\n")
         }
     }
 }
@@ -37,18 +43,35 @@ public struct HandoffExecutor: Sendable {
     /// `restore` recovers from a crash half-way.
     public var crashAfterActions: Int?
 
-    public init(files: RootedFileSystem, writer: any HostWriter, runner: any CommandRunner = SpawnCommandRunner(),
+    /// The id written into every record this executor journals; each `bind` takes a new one, so a failing bind
+    /// rolls back only what it took itself, never an earlier bind's devices or what another run journaled meanwhile.
+    public private(set) var runID: String
+
+    /// `runner`: nil chooses by the root (`HostCommands.runner`): commands run only on the real `/`.
+    public init(files: RootedFileSystem, writer: any HostWriter, runner: (any CommandRunner)? = nil,
                 journal: Journal<BindRecord>? = nil) {
         self.files = files
         self.writer = writer
-        self.runner = runner
+        self.runner = runner ?? HostCommands.runner(for: files)
         self.journal = journal ?? Journal<BindRecord>(files: files, name: "bind")
+        runID = Self.newRunID()
+    }
+
+    /// pid, monotonic nanoseconds and a random word: unique among the runs one journal sees.
+    static func newRunID() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return "\(getpid())-\(ts.tv_sec).\(ts.tv_nsec)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
     }
 
     public struct Outcome: Sendable {
         /// Summaries of the steps done (skipped ones say so).
         public var done: [String] = []
         public var seconds: Double = 0
+        /// Steps that must not run (their item stays held), with why.
+        public var refused: [String] = []
+        /// Commands recorded instead of run (a root other than `/`).
+        public var wouldRun: [[String]] = []
     }
 
     /// Runs the steps in order; stops at the first failure (what ran is in `done` of the error path's caller).
@@ -61,26 +84,38 @@ public struct HandoffExecutor: Sendable {
                 outcome.done.append("\(step.summary) (skipped: \(condition) does not hold)")
                 continue
             }
-            if let record = step.record {
+            if let refusal = step.refusal {
+                outcome.refused.append("\(step.summary): \(refusal)")
+                continue
+            }
+            if var record = step.record {
+                record.run = runID
                 do { try journal.append(record) } catch { throw .journal(error) }
             }
+            var simulated = false
             switch step.action {
             case .write(let path, let value)?:
                 do { try writer.write(path, value) } catch { throw .write(step: step.summary, error) }
             case .run(let argv)?:
                 let result = runner.run(argv, timeout: commandTimeout)
                 if !result.succeeded { throw .command(step: step.summary, argv: argv, result) }
+                if result.simulated {
+                    simulated = true
+                    outcome.wouldRun.append(argv)
+                }
             case nil: break
             }
             if step.action != nil {
                 actions += 1
                 if let limit = crashAfterActions, actions >= limit { kill(getpid(), SIGKILL) }
             }
-            try wait(for: step.waitFor, step: step.summary)
-            for close in step.closes {
+            // A command that was only recorded changed nothing: waiting for its effect would only time out.
+            if !simulated { try wait(for: step.waitFor, step: step.summary) }
+            for var close in step.closes {
+                close.run = runID
                 do { try journal.append(close) } catch { throw .journal(error) }
             }
-            outcome.done.append(step.summary)
+            outcome.done.append(simulated ? "\(step.summary) (not run: the root is not /)" : step.summary)
         }
     }
 
@@ -118,18 +153,22 @@ public struct HandoffExecutor: Sendable {
     }
 
     public func bind(_ plan: BindPlan) -> BindResult {
+        var run = self
+        run.runID = Self.newRunID()
+        return run.bindAsOneRun(plan)
+    }
+
+    private func bindAsOneRun(_ plan: BindPlan) -> BindResult {
         var outcome = Outcome()
-        let before = (try? journal.records().count) ?? 0
         do {
             try apply(plan.steps, outcome: &outcome)
             return .done(outcome)
         } catch {
             var rolled = Outcome()
             do {
-                // Only what this run journaled is undone: devices held from earlier binds stay bound.
-                let records = try readJournal()
-                let ours = Set(HeldState(records: Array(records.dropFirst(before))).items.map(\.key))
-                let items = HeldState(records: records).items.filter { ours.contains($0.key) }
+                // Only what this run journaled is undone (its run id): devices held from earlier binds, or
+                // journaled by another run meanwhile, stay as they are.
+                let items = HeldState(records: try readJournal().records).items.filter { $0.run == runID }
                 try apply(restoreSteps(items), outcome: &rolled)
                 try removeJournalIfEmpty()
                 return .failed(error, done: outcome, rolledBack: rolled, rollbackError: nil)
@@ -139,16 +178,27 @@ public struct HandoffExecutor: Sendable {
         }
     }
 
-    /// Gives back what the journal holds for `addresses` (everything when empty). Returns the steps done.
+    /// Gives back what the journal holds for `addresses` (everything when empty). Returns the steps done. A
+    /// journal line that is no record, or a step that must not run, does not stop the rest: everything else is
+    /// restored, then `.incomplete` names them and the journal stays.
     public func restore(_ addresses: [PCIAddress]) throws(HandoffError) -> Outcome {
-        let held = HeldState(records: try readJournal())
+        let contents = try readJournal()
+        let held = HeldState(records: contents.records)
         var outcome = Outcome()
         try apply(restoreSteps(held.selecting(addresses)), outcome: &outcome)
         try removeJournalIfEmpty()
+        if !outcome.refused.isEmpty || !contents.corrupt.isEmpty {
+            throw .incomplete(done: outcome, corrupt: contents.corrupt)
+        }
         return outcome
     }
 
-    public func held() throws(HandoffError) -> HeldState { HeldState(records: try readJournal()) }
+    /// Removes the journal's corrupt lines (`restore --drop-corrupt`, after the user has looked at them).
+    public func dropCorrupt() throws(HandoffError) -> [CorruptJournalLine] {
+        do { return try journal.dropCorrupt() } catch { throw .journal(error) }
+    }
+
+    public func held() throws(HandoffError) -> HeldState { HeldState(records: try readJournal().records) }
 
     /// The restore steps for held items, planned against the devices' state now.
     public func restoreSteps(_ items: [HeldState.Item]) -> [HandoffStep] {
@@ -166,12 +216,14 @@ public struct HandoffExecutor: Sendable {
         return RestorePlanner.Current(driver: driver, driverOverride: override)
     }
 
-    func readJournal() throws(HandoffError) -> [BindRecord] {
-        do { return try journal.records() } catch { throw .journal(error) }
+    func readJournal() throws(HandoffError) -> Journal<BindRecord>.Contents {
+        do { return try journal.read() } catch { throw .journal(error) }
     }
 
+    /// Removes the journal once it holds nothing, and no line it could not read (that may have been an original).
     func removeJournalIfEmpty() throws(HandoffError) {
-        if HeldState(records: try readJournal()).isEmpty {
+        let contents = try readJournal()
+        if contents.corrupt.isEmpty && HeldState(records: contents.records).isEmpty {
             do { try journal.remove() } catch { throw .journal(error) }
         }
     }

@@ -26,8 +26,22 @@ public struct ShieldExecutor: Sendable {
         public var failedHard: Bool { refused.contains { !$0.subject.hasPrefix("/proc/irq/") } }
     }
 
+    /// The journal's records; a line that is no record is an error naming it (file:line) and the way out.
     public func records() throws(ShieldError) -> [ShieldRecord] {
-        do { return try journal.records() } catch { throw ShieldError(error.description) }
+        let contents = try readContents()
+        if let bad = contents.corrupt.first {
+            throw ShieldError("\(bad); 'vfioctl unshield' restores what the rest of the journal holds, then 'vfioctl unshield --drop-corrupt' removes the line")
+        }
+        return contents.records
+    }
+
+    private func readContents() throws(ShieldError) -> Journal<ShieldRecord>.Contents {
+        do { return try journal.read() } catch { throw ShieldError(error.description) }
+    }
+
+    /// `unshield --drop-corrupt`: removes the journal lines that are no records (after the user looked at them).
+    public func dropCorrupt() throws(ShieldError) -> [CorruptJournalLine] {
+        do { return try journal.dropCorrupt() } catch { throw ShieldError(error.description) }
     }
 
     private func append(_ r: ShieldRecord) throws(ShieldError) {
@@ -58,20 +72,59 @@ public struct ShieldExecutor: Sendable {
         }
     }
 
+    /// The CPUs a shield for `owner` must cover: its own and every other active owner's (nil: by hand).
+    public func cpusToShield(owner: String?, cpus: CPUSet) throws(ShieldError) -> CPUSet {
+        let owners = ShieldOwners(records: try records())
+        if let mine = owners.owner(owner ?? ""), mine.cpus != cpus {
+            throw ShieldError("already shielded for \(ShieldOwners.describe(mine)) (\(journal.path)); run vfioctl unshield\(owner.map { " --vm \($0)" } ?? "") first")
+        }
+        return owners.union(excluding: owner ?? "").union(cpus)
+    }
+
     /// Journals every original of the plan in one durable append, then changes the host step by step. After a
     /// crash at any point the journal holds the originals of everything that may have changed; restoring a value
     /// that never changed is a no-op (an unchanged attribute is skipped, a cgroup never made is absent).
-    public func apply(_ plan: ShieldPlan) throws(ShieldError) -> Outcome {
-        let existing = try records()
-        var first: [ShieldRecord] = []
-        if let begin = existing.first(where: { if case .begin = $0 { true } else { false } }) {
-            if case .begin(let cpus, _, _, _) = begin, CPUSet(list: cpus) != plan.vmCPUs {
-                throw ShieldError("already shielded for CPUs \(cpus) (\(journal.path)); run vfioctl unshield first")
-            }
-        } else {
-            first.append(plan.beginRecord)
+    /// `owner` joins the shield with `cpus` (nil: the plan's); the plan must cover every active owner's CPUs
+    /// (`cpusToShield`).
+    public func apply(_ plan: ShieldPlan, owner: String? = nil, cpus: CPUSet? = nil) throws(ShieldError) -> Outcome {
+        let mine = cpus ?? plan.vmCPUs
+        let needed = try cpusToShield(owner: owner, cpus: mine)
+        guard plan.vmCPUs == needed else {
+            throw ShieldError("the plan covers CPUs \(plan.vmCPUs), but the shield must cover \(needed) (the other VMs' CPUs too): plan again")
         }
-        try append(first + Self.originals(plan))
+        let joined = ShieldOwners(records: try records()).owner(owner ?? "") != nil
+        return try run(plan, journal: (joined ? [] : [plan.beginRecord(owner: owner, cpus: mine)]) + Self.originals(plan))
+    }
+
+    /// `unshield --vm NAME`: `owner` leaves. The last owner restores every original (`restore`); otherwise the
+    /// shield shrinks to the remaining owners' CPUs (`ShieldRelease`, planned on `state`, the host now) and
+    /// the departure is journaled once that is done, so a crash half-way repeats the shrink.
+    public func release(owner: String, state: ShieldHostState) throws(ShieldError) -> Released {
+        let contents = try readContents()
+        let owners = ShieldOwners(records: contents.records)
+        guard owners.owner(owner) != nil else {
+            return .notOwner(active: owners.active)
+        }
+        let remaining = owners.active.filter { $0.name != owner }
+        if remaining.isEmpty { return .restored(try restore()) }
+        let plan = try ShieldRelease.plan(state, records: contents.records, remaining: owners.union(excluding: owner))
+        let out = try run(plan, journal: Self.originals(plan))
+        if !out.failedHard { try append(.release(owner: owner)) }
+        return .shrunk(out, to: plan.vmCPUs, remaining: remaining)
+    }
+
+    public enum Released: Sendable {
+        /// The owner held no shield (the active owners are named).
+        case notOwner(active: [ShieldOwners.Owner])
+        /// It was the last: every original is back (or the problems say what is not).
+        case restored(Restored)
+        /// Others remain: the shield now covers only their CPUs.
+        case shrunk(Outcome, to: CPUSet, remaining: [ShieldOwners.Owner])
+    }
+
+    /// Journals `records` (durably, before any change), then makes the plan's changes.
+    private func run(_ plan: ShieldPlan, journal records: [ShieldRecord]) throws(ShieldError) -> Outcome {
+        try append(records)
         var out = Outcome()
         var refusals: [ShieldRecord] = []
         var stopped = false
@@ -94,14 +147,16 @@ public struct ShieldExecutor: Sendable {
                 do { try kernel.makeCgroup(path); changed() } catch { refuse(error) }
             case .write(let path, let value, _):
                 do {
-                    try writer.write(path, value)
-                    try verify(path, value)
+                    // An empty value (a v2 cgroup inheriting its parent's CPUs, given back) is written as a newline: a
+                    // zero-length write reaches no handler.
+                    try writer.write(path, value.isEmpty ? "\n" : value)
+                    if !value.isEmpty { try verify(path, value) }
                     changed()
                 } catch { refuse(error) }
             case .systemdAllowedCPUs(let unit, let file, let value, _):
                 do {
-                    do { try kernel.setAllowedCPUs(unit: unit, value) } catch { try writer.write(file, value) }
-                    try verify(file, value)
+                    do { try kernel.setAllowedCPUs(unit: unit, value) } catch { try writer.write(file, value.isEmpty ? "\n" : value) }
+                    if !value.isEmpty { try verify(file, value) }
                     changed()
                 } catch { refuse(error) }
             case .moveTasks(let tasks, let to):
@@ -145,7 +200,7 @@ public struct ShieldExecutor: Sendable {
     /// `shield --move PID...`: into the VM cgroup, each task's cgroup journaled first.
     public func move(_ pids: [Int], hierarchy: CpusetHierarchy) throws(ShieldError) -> Outcome {
         let recs = try records()
-        guard case .begin(_, _, _, let vmCgroup)? = recs.first(where: { if case .begin = $0 { true } else { false } }) else {
+        guard case .begin(_, _, _, let vmCgroup, _)? = recs.first(where: { if case .begin = $0 { true } else { false } }) else {
             throw ShieldError("not shielded: run vfioctl shield --cpus LIST first")
         }
         var out = Outcome()
@@ -167,15 +222,22 @@ public struct ShieldExecutor: Sendable {
         public var restored = 0
         public var problems: [String] = []
         public var wasShielded = true
+        /// Journal lines that are no records: skipped (the rest is restored); the journal stays until they are
+        /// dropped (`unshield --drop-corrupt`).
+        public var corrupt: [CorruptJournalLine] = []
     }
 
     /// Puts back every journaled value, newest first (so the oldest original wins), then removes the journal.
     /// Safe to run again: with no journal there is nothing to do. Values that are gone (an exited task, a removed
-    /// IRQ) are skipped; anything else that fails keeps the journal for another try.
+    /// IRQ) are skipped; anything else that fails keeps the journal for another try. Ends every owner's shield.
+    /// A journal line that is no record is skipped and named (`corrupt`): the rest is restored, and the journal
+    /// stays until the user drops such lines (`dropCorrupt`), since vfioctl cannot tell what they held.
     public func restore() throws(ShieldError) -> Restored {
-        let recs = try records()
+        let contents = try readContents()
+        let recs = contents.records
         var out = Restored()
-        guard !recs.isEmpty else {
+        out.corrupt = contents.corrupt
+        guard !recs.isEmpty || !contents.corrupt.isEmpty else {
             out.wasShielded = false
             return out
         }
@@ -189,7 +251,7 @@ public struct ShieldExecutor: Sendable {
         let refused = Set(recs.compactMap { if case .refused(let what, _, _) = $0 { what } else { nil } })
         for r in recs.reversed() {
             switch r {
-            case .begin, .refused: continue
+            case .begin, .refused, .release: continue
             case .attribute(let path, let original):
                 if let current = try? files.readText(path), current == original || (!original.isEmpty && sameCPUs(path, current, original)) {
                     out.restored += 1
@@ -223,7 +285,7 @@ public struct ShieldExecutor: Sendable {
                 attempt("pid \(pid) affinity") { () throws(HostWriteError) in try kernel.setAffinity(pid: pid, cpus) }
             }
         }
-        if out.problems.isEmpty {
+        if out.problems.isEmpty && out.corrupt.isEmpty {
             do { try journal.remove() } catch { out.problems.append(error.description) }
         }
         return out

@@ -27,6 +27,8 @@ public struct HostWriteError: Error, Sendable, Equatable, CustomStringConvertibl
     public var description: String {
         let shown = value.count > 60 ? String(value.prefix(57)) + "..." : value
         let reason = detail ?? "\(String(cString: strerror(errno))) (\(HostWriteError.errnoName(errno)))"
+        // Journal and lock errors write no value of their own: the path and the reason say it all.
+        if value.isEmpty { return "\(path): \(reason)" }
         return "writing '\(shown.replacingNewlines())' to \(path): \(reason)"
     }
 

@@ -2,12 +2,89 @@ import FoundationEssentials
 import Glibc
 import VFIOCore
 
+/// `/run/vfioctl`: the runtime state of vfioctl (journals and the lock). A tmpfs: after a reboot the runtime
+/// changes are gone and so is their state, which is right.
+public enum RuntimeState {
+    public static let directory = "/run/vfioctl"
+
+    /// The owner vfioctl's own files must have: root on the real `/` (only root can change a running host, and a
+    /// file anyone else owns may have been planted), the user running vfioctl on a tree.
+    static func expectedOwner(_ files: RootedFileSystem) -> uid_t { files.isRealRoot ? 0 : geteuid() }
+
+    /// Creates the directory (mode 0700) when it is missing; refuses one that is a symbolic link (its files would
+    /// land wherever it points).
+    static func ensureDirectory(_ files: RootedFileSystem) throws(HostWriteError) {
+        let real = files.realPath(directory)
+        var st = stat()
+        if lstat(real, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFDIR else {
+                throw HostWriteError(path: directory, value: "", errno: ENOTDIR,
+                                     detail: "is not a directory (a symbolic link?); vfioctl keeps its journals there only in a real directory: remove it (rm \(directory)) and run again")
+            }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: real, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw HostWriteError(path: directory, value: "", errno: EIO, detail: "cannot create the journal directory: \(error)")
+        }
+    }
+
+    /// Opens one of vfioctl's state files without following a symbolic link and checks that it is a regular file
+    /// of the expected owner with mode 0600 or 0644: a journal decides what `restore` writes to the host, so one
+    /// somebody else could have written is refused, with the command that fixes it.
+    static func open(_ files: RootedFileSystem, _ path: String, flags: Int32) throws(HostWriteError) -> Int32 {
+        let fd = Glibc.open(files.realPath(path), flags | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            let e = errno
+            if e == ELOOP {
+                throw HostWriteError(path: path, value: "", errno: e,
+                                     detail: "is a symbolic link; vfioctl never follows one for its state: check where it points, then remove it (rm \(path))")
+            }
+            throw HostWriteError(path: path, value: "", errno: e)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let e = errno
+            close(fd)
+            throw HostWriteError(path: path, value: "", errno: e)
+        }
+        let owner = expectedOwner(files)
+        let mode = st.st_mode & 0o7777
+        var problem: String?
+        if st.st_mode & S_IFMT != S_IFREG {
+            problem = "is not a regular file: remove it (rm \(path))"
+        } else if st.st_uid != owner {
+            problem = "is owned by uid \(st.st_uid), not \(owner == 0 ? "root" : "uid \(owner)"): check who wrote it, then chown \(owner) \(path) (or remove it)"
+        } else if mode != 0o600 && mode != 0o644 {
+            problem = "has mode \(String(mode, radix: 8)), not 600 or 644: check who wrote it, then chmod 600 \(path)"
+        }
+        if let problem {
+            close(fd)
+            throw HostWriteError(path: path, value: "", errno: EPERM, detail: problem)
+        }
+        return fd
+    }
+}
+
+/// A journal line that is not a record: named by file and line, so recovery can skip it and say what it skipped.
+public struct CorruptJournalLine: Sendable, Equatable, CustomStringConvertible {
+    public let path: String
+    public let line: Int
+    /// The start of the line as read (at most 60 characters).
+    public let excerpt: String
+
+    public var description: String { "\(path):\(line): not a journal record: '\(excerpt)'" }
+}
+
 /// An append-only journal of one kind of runtime change under `/run/vfioctl/NAME.journal` (one JSON record per
 /// line). A record is appended and fsync'd *before* the host write it describes, so after a crash or `kill -9`
 /// half-way, the journal names every original value that may have been overwritten and revert can put it back.
-/// `/run` is a tmpfs: after a reboot the runtime state is gone and so is the journal, which is right.
+/// Opened with `O_APPEND` and `flock`ed for each append, so two writers never overwrite each other's lines.
 public struct Journal<Record: Codable & Sendable>: Sendable {
-    public static var directory: String { "/run/vfioctl" }
+    public static var directory: String { RuntimeState.directory }
+    /// Larger than any journal vfioctl writes (a few hundred bytes per device or value): reads stop there.
+    static var maxBytes: Int { 16 << 20 }
 
     public let files: RootedFileSystem
     public let name: String
@@ -38,32 +115,28 @@ public struct Journal<Record: Codable & Sendable>: Sendable {
             bytes += line
             bytes.append(0x0A)
         }
-        let real = files.realPath(path)
-        var fd = open(real, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        if fd < 0 && errno == ENOENT {
-            do {
-                try FileManager.default.createDirectory(atPath: files.realPath(Self.directory), withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
-            } catch {
-                throw HostWriteError(path: Self.directory, value: "", errno: EIO, detail: "cannot create the journal directory: \(error)")
-            }
-            fd = open(real, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        }
-        guard fd >= 0 else { throw HostWriteError(path: path, value: "", errno: errno) }
+        try RuntimeState.ensureDirectory(files)
+        let fd = try RuntimeState.open(files, path, flags: O_RDWR | O_APPEND | O_CREAT)
         defer { close(fd) }
+        // Held for the cut and the write: a second writer (another vfioctl) waits instead of cutting a line that
+        // is being written. Released by close.
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot lock the journal") }
+        }
         // A torn last line (a crash during an earlier append) is cut off first: left in place, this record would
         // follow it on the same line and the journal would no longer parse. Its host write never started.
         let size = lseek(fd, 0, SEEK_END)
         let end = try Self.endOfLastCompleteRecord(fd, size: size, path: path)
         if end != size {
-            guard ftruncate(fd, end) == 0, lseek(fd, end, SEEK_SET) == end else {
+            guard ftruncate(fd, end) == 0 else {
                 throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot cut the torn last line of the journal")
             }
         }
         var written = 0
         while written < bytes.count {
-            // SAFETY: writes from `bytes`' storage, which outlives the call.
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            // SAFETY: writes from `bytes`' storage, which outlives the call; `written` < `bytes.count`.
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress.map { $0 + written }, $0.count - written) }
+            if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw HostWriteError(path: path, value: "", errno: n < 0 ? errno : EIO, detail: "journal append failed") }
             written += n
         }
@@ -87,33 +160,179 @@ public struct Journal<Record: Codable & Sendable>: Sendable {
         return 0
     }
 
-    /// Every complete record, oldest first. A torn last line (a crash during `append`) is ignored: the write it
-    /// would have protected never started.
-    public func records() throws(HostWriteError) -> [Record] {
-        let bytes: [UInt8]
-        do { bytes = try files.readBytes(path) } catch {
-            if error.reason == .notFound { return [] }
-            throw HostWriteError(path: path, value: "", errno: EIO, detail: error.description)
+    /// The journal's bytes (empty when there is none), read through the same checks as an append.
+    private func readBytes() throws(HostWriteError) -> [UInt8] {
+        let fd: Int32
+        do { fd = try RuntimeState.open(files, path, flags: O_RDONLY) } catch {
+            if error.errno == ENOENT { return [] }
+            throw error
         }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var block = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            // SAFETY: reads at most `block.count` bytes into `block`.
+            let n = block.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot read the journal") }
+            if n == 0 { return out }
+            out += block[0..<n]
+            guard out.count <= Self.maxBytes else {
+                throw HostWriteError(path: path, value: "", errno: EFBIG, detail: "is larger than \(Self.maxBytes >> 20) MiB: not a journal vfioctl wrote")
+            }
+        }
+    }
+
+    /// What the journal holds: every record that parses, oldest first, and every line that does not, by number.
+    /// A torn last line (a crash during `append`) is neither: the write it would have protected never started.
+    public struct Contents: Sendable {
+        public var records: [Record] = []
+        public var corrupt: [CorruptJournalLine] = []
+    }
+
+    /// Every record, and the lines that are not records (recovery restores what the records hold and names the
+    /// rest instead of giving up on the whole journal).
+    public func read() throws(HostWriteError) -> Contents {
+        let bytes = try readBytes()
         let decoder = JSONDecoder()
-        let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: true)
-        var out: [Record] = []
-        for (i, line) in lines.enumerated() {
-            do {
-                out.append(try decoder.decode(Record.self, from: Data(line)))
-            } catch {
-                let isLast = i == lines.count - 1 && bytes.last != 0x0A
-                if isLast { break }
-                throw HostWriteError(path: path, value: "", errno: EINVAL, detail: "line \(i + 1) is not a journal record: \(error)")
+        var out = Contents()
+        var number = 0
+        var start = 0
+        while start < bytes.count {
+            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+            number += 1
+            defer { start = end + 1 }
+            let line = bytes[start..<end]
+            if line.isEmpty { continue }
+            if let record = try? decoder.decode(Record.self, from: Data(line)) {
+                out.records.append(record)
+            } else if end < bytes.count {
+                let text = String(decoding: line.prefix(60), as: UTF8.self)
+                out.corrupt.append(CorruptJournalLine(path: path, line: number, excerpt: text))
             }
         }
         return out
     }
 
-    public var isEmpty: Bool { ((try? records()) ?? []).isEmpty }
+    /// Every complete record, oldest first; a line that is not a record is an error naming it (file:line). For
+    /// callers that add to what the journal holds; recovery uses `read()`.
+    public func records() throws(HostWriteError) -> [Record] {
+        let contents = try read()
+        if let bad = contents.corrupt.first {
+            throw HostWriteError(path: path, value: "", errno: EINVAL, detail: "line \(bad.line) is not a journal record ('\(bad.excerpt)')")
+        }
+        return contents.records
+    }
+
+    public var isEmpty: Bool { ((try? read()) ?? Contents()).records.isEmpty }
+
+    /// Rewrites the journal without its corrupt lines (to a new file, fsync'd, renamed over the old one), after
+    /// the user has looked at them. Returns the lines dropped.
+    @discardableResult
+    public func dropCorrupt() throws(HostWriteError) -> [CorruptJournalLine] {
+        let contents = try read()
+        guard !contents.corrupt.isEmpty else { return [] }
+        let bytes = try readBytes()
+        let dropped = Set(contents.corrupt.map(\.line))
+        var kept: [UInt8] = []
+        for (i, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated()
+        where !dropped.contains(i + 1) && !line.isEmpty {
+            kept += line
+            kept.append(0x0A)
+        }
+        let tmp = path + ".new"
+        unlink(files.realPath(tmp))
+        let fd = try RuntimeState.open(files, tmp, flags: O_WRONLY | O_CREAT | O_EXCL)
+        var written = 0
+        while written < kept.count {
+            // SAFETY: writes from `kept`'s storage, which outlives the call; `written` < `kept.count`.
+            let n = kept.withUnsafeBytes { Glibc.write(fd, $0.baseAddress.map { $0 + written }, $0.count - written) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let e = n < 0 ? errno : EIO
+                close(fd)
+                throw HostWriteError(path: tmp, value: "", errno: e, detail: "cannot write the cleaned journal")
+            }
+            written += n
+        }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard synced, rename(files.realPath(tmp), files.realPath(path)) == 0 else {
+            throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot replace the journal")
+        }
+        return contents.corrupt
+    }
 
     /// Deletes the journal once everything it protects has been restored.
     public func remove() throws(HostWriteError) {
         if unlink(files.realPath(path)) != 0 && errno != ENOENT { throw HostWriteError(path: path, value: "", errno: errno) }
+    }
+}
+
+/// The one lock of every command that changes the running host (`bind`, `restore`, `shield`, `unshield`):
+/// `flock(LOCK_EX)` on `/run/vfioctl/lock`, held for the whole command (from reading the host to the last journal
+/// record), so two VMs starting at once through the libvirt hook run one after the other and each plans on what
+/// the other left. One lock for all of them, because a bind's display handoff and a shield both move the same
+/// host. The kernel drops it when the process dies, so a crash never leaves it held. The holder writes its pid and
+/// command into the file, and a waiter names them.
+public final class RuntimeLock: @unchecked Sendable {
+    public static var path: String { RuntimeState.directory + "/lock" }
+    /// How long a command waits for the lock by default (a bind's GPU unbind can take several seconds; two VMs
+    /// starting together wait for each other's whole prepare).
+    public static let defaultTimeout: Double = 120
+
+    private let fd: Int32
+
+    private init(fd: Int32) {
+        self.fd = fd
+    }
+
+    deinit {
+        // Empty before the unlock (close): the next holder writes its own line.
+        _ = ftruncate(fd, 0)
+        close(fd)
+    }
+
+    /// Takes the lock, polling (bounded by `timeout`); `waiting` is told once who holds it.
+    public static func acquire(_ files: RootedFileSystem, command: String, timeout: Double = defaultTimeout,
+                               waiting: (String) -> Void = { _ in }) throws(HostWriteError) -> RuntimeLock {
+        try RuntimeState.ensureDirectory(files)
+        let fd = try RuntimeState.open(files, path, flags: O_RDWR | O_CREAT)
+        let deadline = Monotonic.now() + timeout
+        var told = false
+        var backoff = Backoff(limit: 50_000)
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let e = errno
+            guard e == EWOULDBLOCK || e == EINTR else {
+                close(fd)
+                throw HostWriteError(path: path, value: "", errno: e, detail: "cannot lock")
+            }
+            if !told {
+                waiting("waiting for \(path), held by \(holder(fd))")
+                told = true
+            }
+            if Monotonic.now() > deadline {
+                let who = holder(fd)
+                close(fd)
+                throw HostWriteError(path: path, value: "", errno: EWOULDBLOCK,
+                                     detail: "held by \(who) for more than \(Int(timeout)) s; wait for it to finish (the kernel frees the lock when it exits)")
+            }
+            backoff.pause()
+        }
+        let line = Array("pid \(getpid()): vfioctl \(command)\n".utf8)
+        _ = ftruncate(fd, 0)
+        // SAFETY: writes from `line`'s storage, which outlives the call.
+        _ = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        return RuntimeLock(fd: fd)
+    }
+
+    /// What the holder wrote ("pid 1234: vfioctl bind 0000:03:00.0"), or a plain "another vfioctl".
+    private static func holder(_ fd: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        // SAFETY: reads at most `buffer.count` bytes into `buffer`.
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return "another vfioctl" }
+        let text = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+        return text.isEmpty ? "another vfioctl" : text
     }
 }
