@@ -45,14 +45,11 @@ struct Setup: ParsableCommand {
         guard let spec else { throw CLIError("setup: give the VM spec (vfioctl setup SPEC --dry-run)") }
         let vm = try SpecFile.load(spec)
         // Only the CPU vendor matters here (intel_iommu=on); a bare /etc tree (no sys/, proc/) is fine.
-        let vendor: CPUInfo.Vendor
-        if let host = try? session.load() {
-            vendor = host.cpu.vendor
-        } else {
-            vendor = vm.cpu.topoext ? .amd : .intel
-        }
+        // The host model also tells which devices the host keeps with the same ids (bound by address then).
+        let host = try? session.load()
+        let vendor: CPUInfo.Vendor = host?.cpu.vendor ?? (vm.cpu.topoext ? .amd : .intel)
         let plan: BootPlan
-        do { plan = try BootConfig.plan(vm, cpuVendor: vendor, files: session.files) } catch {
+        do { plan = try BootConfig.plan(vm, cpuVendor: vendor, files: session.files, host: host?.devices.isEmpty == false ? host : nil) } catch {
             throw CLIError(error.description)
         }
         if mode == .dryRun || plan.edits.isEmpty {

@@ -75,7 +75,7 @@ public struct BootConfigWriter {
             do { try fm.createDirectory(atPath: HostPath.parent(real), withIntermediateDirectories: true) } catch {
                 throw SetupError.refused(e.path, "cannot create its directory")
             }
-            try Self.writeDurably(Data(e.new.utf8), to: real, mode: entry.mode ?? 0o644)
+            try Self.writeDurably(Data(e.new.utf8), to: real, mode: entry.mode ?? e.mode ?? 0o644)
             guard (try? files.readBytes(e.path)) == Array(e.new.utf8) else {
                 throw SetupError.refused(e.path, "read back differs from what was written; revert with vfioctl setup --revert")
             }

@@ -6,12 +6,15 @@ public struct FileEdit: Sendable, Equatable {
     public var old: String?
     public var new: String
     public var why: String
+    /// Mode of a file vfioctl creates (a script must be executable); an existing file keeps its own mode.
+    public var mode: Int?
 
-    public init(path: String, old: String?, new: String, why: String) {
+    public init(path: String, old: String?, new: String, why: String, mode: Int? = nil) {
         self.path = path
         self.old = old
         self.new = new
         self.why = why
+        self.mode = mode
     }
 
     public var diff: String {
@@ -39,6 +42,8 @@ public struct BootPlan: Sendable {
     public var edits: [FileEdit]
     public var commands: [String]
     public var notes: [String]
+    /// How vfio-pci gets the devices at boot: by id, or by address where the host keeps a device with the same id.
+    public var binding: BootBinding
 }
 
 /// A configuration file vfioctl does not understand well enough to edit safely: it names the file and line.
@@ -52,15 +57,36 @@ public struct BootConfigError: Error, Sendable, Equatable, CustomStringConvertib
 public enum BootConfig {
     static let modprobeFile = "/etc/modprobe.d/vfioctl.conf"
 
-    /// Detects the bootloader and initramfs tool under `files` and computes every edit for `spec`.
-    public static func plan(_ spec: VMSpec, cpuVendor: CPUInfo.Vendor, files: any HostFileReader) throws(BootConfigError) -> BootPlan {
+    /// Detects the bootloader and initramfs tool under `files` and computes every edit for `spec`. With the host's
+    /// model, devices whose vendor:device id the host also keeps are bound by address instead of by id
+    /// (``BootBinding``); without it (a bare /etc tree) every id is used and a note says so.
+    public static func plan(_ spec: VMSpec, cpuVendor: CPUInfo.Vendor, files: any HostFileReader,
+                            host: HostModel? = nil) throws(BootConfigError) -> BootPlan {
         // Module names and ids go into modprobe.d and the kernel command line: only a valid spec may.
         do { try spec.validate() } catch { throw BootConfigError("VM spec", error.message) }
-        let args = BootArguments.wanted(spec, cpuVendor: cpuVendor)
+        let binding = BootBinding.of(spec, host: host)
         let os = OSRelease(files)
         var edits: [FileEdit] = []
         var commands: [String] = []
         var notes: [String] = []
+        if !binding.checked && !spec.devices.isEmpty {
+            notes.append("no host model under this root (sys/, proc/): could not check whether the host keeps devices with the same ids, so every id goes to vfio-pci.ids=")
+        }
+        notes += binding.explanations
+        var hugepages1G: Int?
+        if spec.hugepages == .size1G {
+            let pages = spec.memoryMiB / 1024
+            let current = configuredArguments(files) ?? []
+            let sizes = Set(current.filter { $0.hasPrefix("hugepagesz=") })
+            if sizes.isEmpty || sizes == ["hugepagesz=1G"] {
+                // Another VM may need more: never lower a count that is already configured.
+                let have = current.filter { $0.hasPrefix("hugepages=") }.compactMap { Int($0.dropFirst("hugepages=".count)) }.max() ?? 0
+                hugepages1G = max(pages, have)
+            } else {
+                notes.append("the kernel arguments already reserve hugepages of other sizes (\(sizes.sorted().joined(separator: " "))): add hugepagesz=1G hugepages=\(pages) by hand, next to them")
+            }
+        }
+        let args = BootArguments.wanted(spec, cpuVendor: cpuVendor, binding: binding, hugepages1G: hugepages1G)
 
         // Kernel command line.
         let loader = try detectBootloader(files)
@@ -109,7 +135,14 @@ public enum BootConfig {
         }
 
         // modprobe.d
-        edits += try Modprobe.edits(spec, files: files)
+        edits += try Modprobe.edits(spec, binding: binding, files: files)
+        let byAddress = !binding.addresses.isEmpty
+        if byAddress {
+            let path = AddressBindingFiles.script
+            edits.append(FileEdit(path: path, old: try read(files, path), new: AddressBindingFiles.scriptText(vm: spec.name, binding: binding),
+                                  why: "driver_override for \(binding.addresses.map(\.description).joined(separator: " ")) before vfio-pci loads (run by modprobe's install line)",
+                                  mode: 0o755))
+        }
 
         // initramfs
         let kernel = KernelVersion.installed(files)
@@ -142,7 +175,7 @@ public enum BootConfig {
         }
         edits = edits.filter { $0.old != $0.new }
         if edits.isEmpty { commands = [] }
-        return BootPlan(bootloader: loader, initramfs: tool, edits: edits, commands: commands, notes: notes)
+        return BootPlan(bootloader: loader, initramfs: tool, edits: edits, commands: commands, notes: notes, binding: binding)
     }
 
     /// Boot Loader Specification entries: `/boot`, `/efi` or `/boot/efi` + `/loader/entries/*.conf`.

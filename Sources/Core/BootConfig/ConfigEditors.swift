@@ -150,9 +150,9 @@ enum Kernelstub {
 /// `/etc/modprobe.d`: `options vfio-pci ids=` and `softdep DRIVER pre: vfio-pci`, in vfioctl's own file unless
 /// another file already sets vfio-pci's ids (then that line is updated, so two files never disagree).
 enum Modprobe {
-    static func edits(_ spec: VMSpec, files: any HostFileReader) throws(BootConfigError) -> [FileEdit] {
+    static func edits(_ spec: VMSpec, binding: BootBinding, files: any HostFileReader) throws(BootConfigError) -> [FileEdit] {
         var edits: [FileEdit] = []
-        let ids = spec.vfioIDs.joined(separator: ",")
+        let ids = binding.ids.joined(separator: ",")
         var idsElsewhere = false
         for name in ((try? files.listDirectory("/etc/modprobe.d")) ?? []) where name.hasSuffix(".conf") && "/etc/modprobe.d/" + name != BootConfig.modprobeFile {
             let path = "/etc/modprobe.d/" + name
@@ -165,14 +165,24 @@ enum Modprobe {
                 guard let k = words.firstIndex(where: { $0.hasPrefix("ids=") }) else { continue }
                 idsElsewhere = true
                 var w = words
-                w[k] = "ids=" + ids
-                lines[i] = w.joined(separator: " ")
+                if ids.isEmpty {
+                    // Every passed id is shared with a device the host keeps: this line must not name any.
+                    w.remove(at: k)
+                    lines[i] = w.count > 2 ? w.joined(separator: " ") : "# " + line + "   # vfioctl setup: ids shared with the host's own devices"
+                } else {
+                    w[k] = "ids=" + ids
+                    lines[i] = w.joined(separator: " ")
+                }
                 changed = true
             }
             if changed { edits.append(FileEdit(path: path, old: old, new: joinLines(lines, like: old), why: "vfio-pci ids (this file already set them)")) }
         }
         var out = ["# Written by vfioctl setup for VM \"\(spec.name)\": vfio-pci claims the passed devices before their drivers load."]
         if !idsElsewhere && !ids.isEmpty { out.append("options vfio-pci ids=\(ids)") }
+        if !binding.addresses.isEmpty {
+            out.append("# \(binding.addresses.map(\.description).joined(separator: " ")) by address: the host keeps devices with the same ids.")
+            out.append(AddressBindingFiles.installLine)
+        }
         for d in spec.softdepDrivers { out.append("softdep \(d) pre: vfio-pci") }
         for b in spec.boot.blacklist { out.append("blacklist \(b)") }
         let old = try BootConfig.read(files, BootConfig.modprobeFile)
@@ -187,6 +197,34 @@ enum Modprobe {
 /// Arch `/etc/mkinitcpio.conf`: `MODULES=(...)`, vfio modules first.
 enum Mkinitcpio {
     static let path = "/etc/mkinitcpio.conf"
+
+    /// Whether the one-line `HOOKS=(...)` array names `hook` (a missing HOOKS line: mkinitcpio's defaults, which
+    /// include modconf).
+    static func hasHook(_ text: String, _ hook: String) -> Bool {
+        guard let line = splitLines(text).last(where: { $0.hasPrefix("HOOKS=") }) else { return true }
+        let inner = line.dropFirst("HOOKS=".count).filter { $0 != "(" && $0 != ")" && $0 != "\"" }
+        return inner.split(separator: " ").contains { $0 == hook }
+    }
+
+    /// Adds paths to the one-line `FILES=(...)` array (or a new one).
+    static func addFiles(_ text: String, _ paths: [String]) throws(BootConfigError) -> String {
+        var lines = splitLines(text)
+        let idx = lines.indices.filter { lines[$0].hasPrefix("FILES=") }
+        guard idx.count <= 1 else { throw BootConfigError(path, line: idx[1] + 1, "FILES is set twice: refusing to edit") }
+        guard let i = idx.first else {
+            lines.append("FILES=(\(paths.joined(separator: " ")))")
+            return joinLines(lines, like: text)
+        }
+        let line = lines[i]
+        guard line.hasPrefix("FILES=("), let close = line.lastIndex(of: ")") else {
+            throw BootConfigError(path, line: i + 1, "FILES is not a one-line array FILES=(...): refusing to edit")
+        }
+        let inner = line[line.index(line.startIndex, offsetBy: 7)..<close]
+        if inner.contains("$") || inner.contains("\"") { throw BootConfigError(path, line: i + 1, "FILES uses quoting or expansion: refusing to edit") }
+        let current = inner.split(separator: " ").map(String.init)
+        lines[i] = "FILES=(" + (current + paths.filter { !current.contains($0) }).joined(separator: " ") + ")" + line[line.index(after: close)...]
+        return joinLines(lines, like: text)
+    }
     static func merge(_ text: String, modules: [String]) throws(BootConfigError) -> String {
         var lines = splitLines(text)
         let idx = lines.indices.filter { lines[$0].hasPrefix("MODULES=") }

@@ -6,6 +6,8 @@ public struct ModprobeDirective: Sendable, Equatable {
         /// `softdep MODULE pre: A B post: C`
         case softdep(pre: [String], post: [String])
         case blacklist
+        /// `install MODULE command...`: modprobe runs the command instead of loading the module.
+        case install(String)
     }
 
     public var file: String
@@ -16,7 +18,7 @@ public struct ModprobeDirective: Sendable, Equatable {
 
     public static func normalize(_ module: String) -> String { String(module.map { $0 == "-" ? "_" : $0 }) }
 
-    /// Parses a modprobe.d file; unknown commands (alias, install, remove) are skipped, not errors.
+    /// Parses a modprobe.d file; unknown commands (alias, remove) are skipped, not errors.
     public static func parse(_ text: String, file: String) -> [ModprobeDirective] {
         var out: [ModprobeDirective] = []
         var logical = ""
@@ -50,6 +52,8 @@ public struct ModprobeDirective: Sendable, Equatable {
                 out.append(.init(file: file, line: startLine, module: module, kind: .softdep(pre: pre, post: post)))
             case "blacklist":
                 out.append(.init(file: file, line: startLine, module: module, kind: .blacklist))
+            case "install":
+                out.append(.init(file: file, line: startLine, module: module, kind: .install(words.dropFirst(2).joined(separator: " "))))
             default: continue
             }
         }
@@ -58,6 +62,14 @@ public struct ModprobeDirective: Sendable, Equatable {
 }
 
 extension Array where Element == ModprobeDirective {
+    /// The `install vfio-pci` line that `vfioctl setup` writes to bind devices by address at boot, if present.
+    public var vfioPCIAddressBinding: ModprobeDirective? {
+        first { d in
+            guard d.module == "vfio_pci", case .install(let command) = d.kind else { return false }
+            return command.contains("vfioctl-vfio-pci-override")
+        }
+    }
+
     /// Device ids vfio-pci claims from `options vfio-pci ids=...`.
     public var vfioPCIIDs: [(id: String, directive: ModprobeDirective)] {
         flatMap { d -> [(id: String, directive: ModprobeDirective)] in
