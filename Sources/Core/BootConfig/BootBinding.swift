@@ -14,6 +14,8 @@ public struct BootBinding: Sendable, Equatable {
     public var sharedWith: [String: [PCIAddress]]
     /// False when no host model was available to compare with (a bare /etc tree): every id is then used as is.
     public var checked: Bool
+    /// The id of each device in `addresses`.
+    var idOf: [PCIAddress: String] = [:]
 
     /// Compares the spec's devices with the devices of `host` that the spec does not pass.
     public static func of(_ spec: VMSpec, host: HostModel?) -> BootBinding {
@@ -28,17 +30,18 @@ public struct BootBinding: Sendable, Equatable {
         let conflicts = IdenticalDevices.conflicts(host: host, passed: Set(passed.map(\.address)))
         var shared: [String: [PCIAddress]] = [:]
         for (id, twins) in conflicts { shared[id.description] = twins }
-        return BootBinding(ids: allIDs.filter { shared[$0] == nil },
-                           addresses: passed.filter { shared[$0.id] != nil }.map(\.address),
-                           sharedWith: shared, checked: true)
+        let bound = passed.filter { shared[$0.id] != nil }
+        return BootBinding(ids: allIDs.filter { shared[$0] == nil }, addresses: bound.map(\.address),
+                           sharedWith: shared, checked: true,
+                           idOf: Dictionary(bound.map { ($0.address, $0.id) }, uniquingKeysWith: { a, _ in a }))
     }
 
     /// One line per shared id, for `plan`, `doctor` and `setup`: which host devices an id would capture.
     public var explanations: [String] {
         sharedWith.keys.sorted().map { id in
-            let mine = addresses.map(\.description).joined(separator: ", ")
+            let mine = addresses.filter { idOf[$0] == id }
             let twins = (sharedWith[id] ?? []).map(\.description).joined(separator: ", ")
-            return "\(id) is also the id of \(twins), which the host keeps: vfio-pci.ids=\(id) would take \(sharedWith[id]?.count == 1 ? "it" : "them") at boot too, so \(mine) \(addresses.count == 1 ? "is" : "are") bound by address (driver_override) instead"
+            return "\(id) is also the id of \(twins), which the host keeps: vfio-pci.ids=\(id) would take \(sharedWith[id]?.count == 1 ? "it" : "them") at boot too, so \(mine.map(\.description).joined(separator: ", ")) \(mine.count == 1 ? "is" : "are") bound by address (driver_override) instead"
         }
     }
 }

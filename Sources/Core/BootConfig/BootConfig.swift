@@ -153,22 +153,44 @@ public enum BootConfig {
         switch tool {
         case .mkinitcpio:
             let old = try readExisting(files, "/etc/mkinitcpio.conf")
-            edits.append(FileEdit(path: "/etc/mkinitcpio.conf", old: old, new: try Mkinitcpio.merge(old, modules: modules), why: "vfio modules load before the GPU drivers"))
+            // The modconf hook copies /etc/modprobe.d into the image: without it the softdeps (and the install
+            // line of address binding) are not seen while the initramfs loads the GPU driver.
+            if !Mkinitcpio.hasHook(old, "modconf") {
+                if byAddress || !spec.softdepDrivers.isEmpty {
+                    throw BootConfigError(Mkinitcpio.path, "HOOKS has no modconf: the initramfs would not see /etc/modprobe.d (softdeps\(byAddress ? ", the install line of address binding" : "")); add modconf to HOOKS (after autodetect) and run setup again")
+                }
+                notes.append("\(Mkinitcpio.path): HOOKS has no modconf, so /etc/modprobe.d is not in the initramfs")
+            }
+            var new = try Mkinitcpio.merge(old, modules: modules)
+            if byAddress { new = try Mkinitcpio.addFiles(new, [AddressBindingFiles.script]) }
+            edits.append(FileEdit(path: "/etc/mkinitcpio.conf", old: old, new: new,
+                                  why: byAddress ? "vfio modules load before the GPU drivers; the driver_override script goes into the image" : "vfio modules load before the GPU drivers"))
             commands.append("mkinitcpio -P")
         case .dracut:
             let path = "/etc/dracut.conf.d/10-vfioctl.conf"
             let old = try read(files, path)
-            let new = joinLines(["# Written by vfioctl setup: vfio-pci must claim the passed devices before their drivers load.",
-                                 "force_drivers+=\" \(modules.joined(separator: " ")) \""], like: old ?? "")
-            edits.append(FileEdit(path: path, old: old, new: new, why: "vfio modules in the initramfs, loaded first"))
+            var lines = ["# Written by vfioctl setup: vfio-pci must claim the passed devices before their drivers load.",
+                         "force_drivers+=\" \(modules.joined(separator: " ")) \""]
+            if byAddress { lines.append("install_items+=\" \(AddressBindingFiles.script) \"") }
+            edits.append(FileEdit(path: path, old: old, new: joinLines(lines, like: old ?? ""),
+                                  why: byAddress ? "vfio modules in the initramfs, loaded first; the driver_override script in the image" : "vfio modules in the initramfs, loaded first"))
             commands.append("dracut -f --regenerate-all")
         case .booster:
             let old = try readExisting(files, "/etc/booster.yaml")
+            if byAddress {
+                // booster loads modules itself, not through modprobe, so the install line never runs in its image.
+                throw BootConfigError(Booster.path, "booster does not run modprobe's install commands, which binding \(binding.addresses.map(\.description).joined(separator: ", ")) by address needs: use mkinitcpio, dracut or initramfs-tools on this host, or pass the host's twin devices too")
+            }
             edits.append(FileEdit(path: "/etc/booster.yaml", old: old, new: try Booster.merge(old, modules: modules), why: "vfio modules loaded first"))
             commands.append("/usr/lib/booster/regenerate_images")
         case .initramfsTools:
             let old = try read(files, "/etc/initramfs-tools/modules") ?? ""
             edits.append(FileEdit(path: "/etc/initramfs-tools/modules", old: try read(files, "/etc/initramfs-tools/modules"), new: InitramfsToolsModules.merge(old, modules: modules), why: "vfio modules in the initramfs, before the GPU drivers"))
+            if byAddress {
+                let hook = AddressBindingFiles.initramfsToolsHook
+                edits.append(FileEdit(path: hook, old: try read(files, hook), new: AddressBindingFiles.initramfsToolsHookText(vm: spec.name),
+                                      why: "copies the driver_override script into the initramfs", mode: 0o755))
+            }
             commands.append("update-initramfs -u -k all")
         case nil:
             notes.append("no initramfs tool found (mkinitcpio, dracut, booster, initramfs-tools): vfio-pci.ids= and the softdeps still bind at boot if the GPU driver is not in the initramfs")

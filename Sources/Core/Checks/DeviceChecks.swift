@@ -219,18 +219,49 @@ enum DeviceChecks {
         for file in Set(modprobeIDs.map(\.directive.file)).sorted() {
             ev.append(Evidence(file, "options vfio-pci ids=" + modprobeIDs.filter { $0.directive.file == file }.map(\.id).joined(separator: ",")))
         }
-        return perDevice(ctx) { d in
+        let addressBinding = ctx.host.modprobe.vfioPCIAddressBinding
+        if let addressBinding, case .install(let command) = addressBinding.kind {
+            ev.append(Evidence(addressBinding.file, "install vfio-pci \(command)"))
+        }
+        func functions(_ d: PCIDevice) -> [PCIDevice] {
             let members = ctx.host.iommu.enabled ? ctx.groupEndpoints(of: d).filter { $0.address.slot == d.address.slot } : [d]
-            let functions = members.isEmpty ? [d] : members
-            let missing = functions.filter { !ids.contains($0.idPair) }
-            if missing.isEmpty {
+            return members.isEmpty ? [d] : members
+        }
+        // Every function the focus devices bring along: an id is safe for vfio-pci.ids= only when none of the
+        // devices the host keeps has it (identical GPUs, the other ports of a multi-port NIC).
+        let passed = ctx.focusDevices.flatMap(functions)
+        let binding = BootBinding.of(passed: passed.map { ($0.address, $0.idPair) }, host: ctx.host)
+        return perDevice(ctx) { d in
+            var findings: [Finding] = []
+            let fns = functions(d)
+            let captured = fns.filter { ids.contains($0.idPair) && binding.sharedWith[$0.idPair] != nil }
+            if !captured.isEmpty {
+                let twins = Set(captured.flatMap { binding.sharedWith[$0.idPair] ?? [] }).sorted()
+                findings.append(Finding(status: .warn, title: "vfio-pci.ids also takes \(twins.map(\.description).joined(separator: ", ")) at boot, which the host keeps",
+                                        subjects: twins, evidence: ev,
+                                        explanation: binding.explanations.joined(separator: "; ") + ".",
+                                        fix: "vfioctl setup SPEC --apply: drops the shared ids and binds \(binding.addresses.map(\.description).joined(separator: " ")) by address (driver_override before the drivers load)"))
+            }
+            let missing = fns.filter { f in
+                binding.sharedWith[f.idPair] != nil ? addressBinding == nil : !ids.contains(f.idPair)
+            }
+            if missing.isEmpty && captured.isEmpty {
                 return [Finding(status: .pass, title: "\(d.address): vfio-pci claims its functions at boot", subjects: [d.address], evidence: ev)]
             }
-            let wanted = Set(functions.map(\.idPair)).union(ids).sorted().joined(separator: ",")
-            return [Finding(status: .info, title: "\(d.address): vfio-pci does not claim \(missing.map(\.address.description).joined(separator: ", ")) at boot",
-                            subjects: missing.map(\.address), evidence: ev,
-                            explanation: "Without early binding the host driver takes the card at boot and it must be handed over at runtime.",
-                            fix: "Add vfio-pci.ids=\(wanted) to the kernel command line or 'options vfio-pci ids=\(wanted)' to /etc/modprobe.d/vfio.conf (vfioctl setup SPEC --apply writes both).")]
+            if !missing.isEmpty {
+                let byAddress = missing.filter { binding.sharedWith[$0.idPair] != nil }
+                let byID = Set(fns.map(\.idPair).filter { binding.sharedWith[$0] == nil }).union(ids.filter { binding.sharedWith[$0] == nil }).sorted().joined(separator: ",")
+                var fix = byID.isEmpty ? "" : "Add vfio-pci.ids=\(byID) to the kernel command line or 'options vfio-pci ids=\(byID)' to /etc/modprobe.d/vfio.conf. "
+                if !byAddress.isEmpty {
+                    fix += "Bind \(byAddress.map(\.address.description).joined(separator: " ")) by address, not by id: \(binding.explanations.joined(separator: "; ")). "
+                }
+                fix += "vfioctl setup SPEC --apply writes all of it."
+                findings.append(Finding(status: .info, title: "\(d.address): vfio-pci does not claim \(missing.map(\.address.description).joined(separator: ", ")) at boot",
+                                        subjects: missing.map(\.address), evidence: ev,
+                                        explanation: "Without early binding the host driver takes the card at boot and it must be handed over at runtime.",
+                                        fix: fix))
+            }
+            return findings
         }
     }
 }

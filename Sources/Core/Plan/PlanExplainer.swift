@@ -160,11 +160,24 @@ public enum PlanExplainer {
 
         // Host changes
         out.append("Host changes (vfioctl setup SPEC shows the exact edits)")
-        let wanted = BootArguments.wanted(spec, cpuVendor: cpu.vendor)
-        let missing = wanted.filter { !host.cmdline.arguments.contains($0) }
-        out.append("  kernel arguments: \(wanted.joined(separator: " "))")
-        out.append(missing.isEmpty ? "    all present in /proc/cmdline" : "    not booted yet: \(missing.joined(separator: " "))")
-        out.append("  modprobe.d: options vfio-pci ids=\(spec.vfioIDs.joined(separator: ","))")
+        let binding = BootBinding.of(spec, host: host)
+        let wanted = BootArguments.wanted(spec, cpuVendor: cpu.vendor, binding: binding)
+        // An empty "vfio-pci.ids=" asks for the key to be gone (every id is shared with a kept device).
+        let missing = wanted.filter { $0 == "vfio-pci.ids=" ? !host.cmdline.values("vfio-pci.ids").isEmpty : !host.cmdline.arguments.contains($0) }
+        out.append("  kernel arguments: \(wanted.map { $0 == "vfio-pci.ids=" ? "(no vfio-pci.ids=)" : $0 }.joined(separator: " "))")
+        out.append(missing.isEmpty ? "    all present in /proc/cmdline" : "    not booted yet: \(missing.map { $0 == "vfio-pci.ids=" ? "(remove vfio-pci.ids=)" : $0 }.joined(separator: " "))")
+        if !binding.ids.isEmpty { out.append("  modprobe.d: options vfio-pci ids=\(binding.ids.joined(separator: ","))") }
+        if !binding.addresses.isEmpty {
+            out.append("  modprobe.d: install vfio-pci \(AddressBindingFiles.script): driver_override for \(binding.addresses.map(\.description).joined(separator: " ")) at boot")
+            for line in binding.explanations { out.append("    " + line) }
+        }
+        // The host already hands a shared id to vfio-pci: its own twin device goes with it at the next boot.
+        let configuredIDs = Set(host.cmdline.values("vfio-pci.ids").flatMap { $0.split(separator: ",").map(String.init) })
+            .union(host.modprobe.vfioPCIIDs.map(\.id))
+        for id in binding.sharedWith.keys.sorted() where configuredIDs.contains(id) {
+            let twins = (binding.sharedWith[id] ?? []).map(\.description).joined(separator: ", ")
+            problems.append("vfio-pci.ids already names \(id): at the next boot vfio-pci also takes \(twins), which the host keeps; vfioctl setup SPEC --apply replaces it with binding by address")
+        }
         for drv in spec.softdepDrivers { out.append("  modprobe.d: softdep \(drv) pre: vfio-pci") }
         out.append("  initramfs: vfio modules before the GPU drivers")
         for d in spec.devices {
