@@ -51,12 +51,20 @@ public enum ROMParser {
     public static func firstImageOffset(_ bytes: [UInt8]) -> Int? {
         var i = 0
         while i + 1 < bytes.count {
-            if bytes[i] == 0x55 && bytes[i + 1] == 0xAA, case .success = image(in: bytes, at: i, index: 0, romStart: i) {
-                return i
-            }
+            if bytes[i] == 0x55 && bytes[i + 1] == 0xAA, startsImage(bytes, at: i) { return i }
             i += 1
         }
         return nil
+    }
+
+    /// `55 AA` with a PCIR pointer that stays inside the data and leads to "PCIR". The length is not checked
+    /// here, so that a broken first image is reported as broken by the walk rather than as "no image".
+    static func startsImage(_ b: [UInt8], at offset: Int) -> Bool {
+        guard offset >= 0, offset <= b.count - romHeaderSize, b[offset] == 0x55, b[offset + 1] == 0xAA else { return false }
+        let pointer = u16(b, offset + 0x18)
+        let pcir = offset + pointer
+        return pointer >= romHeaderSize && pcir <= b.count - pcirSize
+            && b[pcir] == 0x50 && b[pcir + 1] == 0x43 && b[pcir + 2] == 0x49 && b[pcir + 3] == 0x52
     }
 
     /// Size of the ROM header up to and including the PCIR pointer.
