@@ -17,11 +17,11 @@ struct Holders: ParsableCommand {
             """)
 
     @OptionGroup var root: RootOptions
-    @Argument(help: ArgumentHelp("PCI address (0000:03:00.0 or 03:00.0).", valueName: "ADDR")) var address: String
+    @Argument(help: ArgumentHelp("PCI address (0000:03:00.0 or 03:00.0).", valueName: "ADDR")) var address: HoldersAddress
     @Flag(help: "Print the stable JSON contract.") var json = false
 
     func run() throws {
-        guard let target = PCIAddress(address) else { throw CLIError("'\(address)' is not a PCI address (0000:03:00.0)") }
+        let target = address.value
         let session = try root.open()
         guard session.files.exists("/sys/bus/pci/devices/\(target)") else {
             throw CLIError("\(target): no such PCI device (/sys/bus/pci/devices/\(target) does not exist)")
@@ -33,5 +33,14 @@ struct Holders: ParsableCommand {
             Output.write(HoldersRenderer.text(report))
         }
         if report.isHeld { throw ExitCode(1) }
+    }
+}
+
+/// The ADDR argument, parsed at the edge: a malformed address is a usage error (exit 64).
+struct HoldersAddress: ExpressibleByArgument {
+    let value: PCIAddress
+    init?(argument: String) {
+        guard let value = PCIAddress(argument) else { return nil }
+        self.value = value
     }
 }
