@@ -26,12 +26,16 @@ struct Rom: ParsableCommand {
     var dump: String?
 
     func run() throws {
-        let bytes = try read()
+        let (bytes, fromDevice) = try read()
         let rom = ROMParser.parse(bytes)
         if json {
             print(ROMRenderer.json(rom, source: source).serialized(pretty: true))
         } else {
             Output.write(ROMRenderer.text(rom, source: source))
+            if fromDevice && rom.images.isEmpty {
+                print("hint: a device that is powered down (power_state D3cold) or bound to vfio-pci can read back a blank ROM; "
+                    + "some cards hide theirs entirely: use a ROM file (vendor download or flash-tool dump)")
+            }
         }
         if let dump {
             let stripped = rom.stripped(bytes)
@@ -45,15 +49,15 @@ struct Rom: ParsableCommand {
     }
 
     /// A file when one exists by that name, otherwise a device address.
-    private func read() throws -> [UInt8] {
+    private func read() throws -> (bytes: [UInt8], fromDevice: Bool) {
         if FileManager.default.fileExists(atPath: source) {
-            do { return try ROMFiles.read(source) } catch { throw CLIError(error.description) }
+            do { return (try ROMFiles.read(source), false) } catch { throw CLIError(error.description) }
         }
         guard let address = PCIAddress(source) else {
             throw CLIError("'\(source)': no such file, and not a PCI address (0000:03:00.0)")
         }
         let session = try root.open()
         let reader = DeviceROMReader(files: session.files, writer: RootedHostWriter(files: session.files))
-        do { return try reader.read(address) } catch { throw CLIError(error.description) }
+        do { return (try reader.read(address), true) } catch { throw CLIError(error.description) }
     }
 }

@@ -40,7 +40,7 @@ final class JournalCheckingWriter: HostWriter, @unchecked Sendable {
         #expect(ROMParser.parse(bytes).images.count == 2)
         #expect(writer.writes.map(\.value) == ["1", "0"])
         #expect(writer.writes.allSatisfy { $0.path == romPath })
-        #expect(writer.writes[0].journaled == [ROMRecord(kind: .enabled, address: "0000:01:00.0", path: romPath)])
+        #expect(writer.writes[0].journaled == [ROMRecord(kind: .enabled, address: "0000:01:00.0", path: romPath, pid: getpid())])
         #expect(try journal.records().isEmpty, "a clean run leaves no journal")
         #expect(fs.kind(of: journal.path) == nil)
     }
@@ -74,6 +74,17 @@ final class JournalCheckingWriter: HostWriter, @unchecked Sendable {
             "/sys/bus/pci/devices/0000:02:00.0/rom=0", "\(romPath)=1", "\(romPath)=0",
         ])
         #expect(try journal.records().isEmpty)
+    }
+
+    @Test func romAnotherLiveProcessIsReadingIsLeftToIt() throws {
+        let (dir, fs, journal) = try tree()
+        defer { withExtendedLifetime(dir) {} }
+        let other = "/sys/bus/pci/devices/0000:02:00.0/rom"
+        try journal.append(ROMRecord(kind: .enabled, address: "0000:02:00.0", path: other, pid: getppid()))
+        let writer = JournalCheckingWriter(journal: journal)
+        _ = try DeviceROMReader(files: fs, writer: writer, togglesROM: true).read(address)
+        #expect(writer.writes.map(\.value) == ["1", "0"], "the other reader's ROM is not disabled under it")
+        #expect(DeviceROMReader.stillEnabled(try journal.records()).map(\.path) == [other])
     }
 
     @Test func failedEnableClosesItsRecord() throws {

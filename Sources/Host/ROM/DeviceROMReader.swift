@@ -11,11 +11,15 @@ public struct ROMRecord: Codable, Sendable, Equatable {
     public var address: String
     /// Host path of the `rom` attribute.
     public var path: String
+    /// The vfioctl process that wrote the record: `recover()` leaves a ROM alone while another live process is
+    /// still reading it.
+    public var pid: Int32?
 
-    public init(kind: Kind, address: String, path: String) {
+    public init(kind: Kind, address: String, path: String, pid: Int32? = nil) {
         self.kind = kind
         self.address = address
         self.path = path
+        self.pid = pid
     }
 }
 
@@ -79,7 +83,7 @@ public struct DeviceROMReader: Sendable {
         guard files.kind(of: path) != nil else { throw .noROMAttribute(address, path) }
         if togglesROM {
             _ = try? recover()
-            do { try journal.append(ROMRecord(kind: .enabled, address: address.description, path: path)) } catch { throw .journal(error) }
+            do { try journal.append(ROMRecord(kind: .enabled, address: address.description, path: path, pid: getpid())) } catch { throw .journal(error) }
             do { try writer.write(path, "1") } catch {
                 // Nothing was enabled: close the record so no later run "disables" it for nothing.
                 try? closeRecord(address, path)
@@ -97,19 +101,30 @@ public struct DeviceROMReader: Sendable {
     }
 
     /// Disables every ROM an earlier run enabled and did not disable (a crash or `kill -9` in between), then
-    /// removes the journal. Returns the addresses it disabled. Safe to call any time; restore can call it too.
+    /// removes the journal once nothing is left open. ROMs another live vfioctl process is reading right now are
+    /// left to it. Returns the addresses it disabled. Safe to call any time; restore can call it too.
     @discardableResult
     public func recover() throws(ROMReadError) -> [String] {
         let open: [ROMRecord]
         do { open = try Self.stillEnabled(journal.records()) } catch { throw .journal(error) }
         var done: [String] = []
+        var busy = 0
         for record in open {
+            if let pid = record.pid, Self.isAnotherLiveProcess(pid) { busy += 1; continue }
             do { try writer.write(record.path, "0") } catch { throw .disable(error, journal: journal.path) }
             do { try journal.append(ROMRecord(kind: .disabled, address: record.address, path: record.path)) } catch { throw .journal(error) }
             done.append(record.address)
         }
-        do { try journal.remove() } catch { throw .journal(error) }
+        if busy == 0 {
+            do { try journal.remove() } catch { throw .journal(error) }
+        }
         return done
+    }
+
+    /// A process other than this one that still exists (kill(pid, 0): EPERM also means it exists).
+    static func isAnotherLiveProcess(_ pid: Int32) -> Bool {
+        guard pid > 0, pid != getpid() else { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
     }
 
     /// The `enabled` records with no later `disabled` record for the same path, oldest first.
