@@ -26,7 +26,7 @@ struct Holders: ParsableCommand {
         guard session.files.exists("/sys/bus/pci/devices/\(target)") else {
             throw CLIError("\(target): no such PCI device (/sys/bus/pci/devices/\(target) does not exist)")
         }
-        let report = HolderFinder.report(HolderScanner(files: session.files).facts(for: target))
+        let report = HolderScanner(files: session.files).report(for: target)
         if json {
             print(HoldersRenderer.json(report).serialized(pretty: true))
         } else {

@@ -159,6 +159,8 @@ public enum ROMProblem: Error, Sendable, Equatable, CustomStringConvertible {
     case zeroLength(index: Int, offset: Int)
     /// The image's length runs past the end of the input.
     case truncatedImage(index: Int, offset: Int, sizeBytes: Int, available: Int)
+    /// Larger than any expansion ROM (`ROMParser.maxInputBytes`): not parsed.
+    case tooLarge(size: Int)
     /// The chain has more images than any real ROM (`ROMParser.maxImages`).
     case tooManyImages(limit: Int)
     /// The input ends after an image that does not set the last-image bit.
@@ -182,6 +184,8 @@ public enum ROMProblem: Error, Sendable, Equatable, CustomStringConvertible {
             return "image \(i + 1) at \(ROMText.offset(o)): the PCIR gives an image length of 0"
         case .truncatedImage(let i, let o, let size, let available):
             return "image \(i + 1) at \(ROMText.offset(o)): \(size) bytes long, but only \(available) bytes follow (truncated dump?)"
+        case .tooLarge(let size):
+            return "\(size) bytes or more: larger than any expansion ROM (\(ROMParser.maxInputBytes) bytes)"
         case .tooManyImages(let limit):
             return "more than \(limit) images: the chain is not a real option ROM"
         case .lastBitMissing(let i, let o):

@@ -28,6 +28,12 @@ public struct HolderScanner: Sendable {
                            otherGPUs: displayGPUs().filter { $0.address.slot != target.slot })
     }
 
+    /// Who holds `target` now: what `vfioctl holders` prints, and what bind names when an unbind hangs or fails
+    /// (`report.summaryLines`).
+    public func report(for target: PCIAddress) -> HolderReport {
+        HolderFinder.report(facts(for: target))
+    }
+
     /// The target first, then the slot's other functions present in sysfs.
     public func slotFunctions(_ target: PCIAddress) -> [PCIAddress] {
         let siblings = ((try? files.listOptionalDirectory(Self.devices)) ?? []).compactMap(PCIAddress.init)
