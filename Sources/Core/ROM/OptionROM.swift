@@ -61,9 +61,10 @@ public struct ROMImage: Sendable, Equatable {
     public var pcirOffset: Int
     /// True when NVIDIA's NPDE structure (after the PCIR) gave the length and last bit, as nouveau reads them.
     public var lengthFromNPDE: Bool
-    /// x86 images: the image's bytes sum to 0 modulo 256. nil for other code types (no checksum defined).
+    /// x86 images: the bytes of the initialization size (header byte 2 × 512, what a BIOS sums) add up to 0
+    /// modulo 256. nil for other code types (no checksum defined) and for truncated images (cannot be judged).
     public var checksumValid: Bool?
-    /// The byte that would make the sum 0 if it replaced the last byte (x86 images only; a hint for repair).
+    /// The sum modulo 256 of those bytes (0 when valid).
     public var checksumSum: UInt8?
     /// EFI header fields (code type 3 only).
     public var efi: EFIImageHeader?
