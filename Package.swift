@@ -36,5 +36,7 @@ let package = Package(
         .testTarget(name: "SpecTests", dependencies: ["VFIOCore", "VFIOHost"], path: "Tests/SpecTests"),
         .testTarget(name: "FleetTests", dependencies: ["VFIOCore", "VFIOHost"], path: "Tests/FleetTests",
                     exclude: ["Schemas"]),
+        .testTarget(name: "ROMTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl"], path: "Tests/ROMTests"),
+        .testTarget(name: "HoldersTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl"], path: "Tests/HoldersTests"),
     ]
 )
