@@ -42,6 +42,11 @@ import VFIOCore
         // Root here: the 0 µs PM QoS request is held (and dropped when the probe closes the device).
         #expect(r.idleStates.hasPrefix(getuid() == 0 && access("/dev/cpu_dma_latency", W_OK) == 0 ? "held at 0 µs" : "allowed"))
         #expect(r.json().serialized().contains("\"p99.9\""))
+        // Its own run-queue wait, from its schedstat, next to the percentiles.
+        let wait = try #require(r.runQueueWait, "\(r.runQueueWaitUnknown ?? "")")
+        #expect(wait.waitShare >= 0 && wait.waitShare <= 1 && wait.wallNs >= 200_000_000)
+        #expect(r.json().serialized().contains("\"waitShare\":"))
+        #expect(r.text().contains("run-queue wait: "))
         // The per-microsecond histogram holds every sample, and its cyclictest-format file says so too.
         #expect(r.microseconds.reduce(0) { $0 + $1.count } == r.samples)
         #expect(r.microseconds.allSatisfy { $0.toNs - $0.fromNs == 1000 && $0.fromNs % 1000 == 0 })

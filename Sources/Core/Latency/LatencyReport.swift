@@ -75,7 +75,13 @@ public struct LatencyReport: Sendable, Equatable {
         guard total > 0 else { return 0 }
         let perHundredThousand = UInt64((Swift.min(Swift.max(p, 0), 100) * 1000).rounded())
         let (scaled, overflow) = total.multipliedReportingOverflow(by: perHundredThousand)
-        let rank = Swift.max(1, overflow ? UInt64((Double(total) * Double(perHundredThousand) / 100_000).rounded(.up)) : (scaled + 99_999) / 100_000)
+        var rank = (scaled / 100_000) + (scaled % 100_000 > 0 ? 1 : 0)
+        if overflow {
+            // Double(UInt64.max) is 2^64, one past the largest UInt64: compared, never converted back.
+            let d = (Double(total) * Double(perHundredThousand) / 100_000).rounded(.up)
+            rank = d >= Double(UInt64.max) ? .max : UInt64(d)
+        }
+        rank = Swift.max(1, rank)
         var seen: UInt64 = 0
         for b in buckets {
             seen &+= b.count
