@@ -57,6 +57,25 @@ import VFIOCore
         #expect(lines.contains("# Max Latencies: \(r.max / 1000)"))
     }
 
+    /// Up to 20 ms each microsecond is counted exactly; later wakeups (rare) land in an HdrHistogram and come back
+    /// as microsecond buckets at most 0.1 % below their value; past an hour they count as an hour.
+    @Test func recorderKeepsEverySampleInMicrosecondBuckets() throws {
+        let r = LatencyProbe.Recorder()
+        defer { r.counts.deallocate() }
+        for late: UInt64 in [0, 999, 1000, 19_999_999, 20_000_000, 25_000_000, 25_000_100, 7_200_000_000_000] { r.record(late) }
+        let b = r.buckets()
+        #expect(b.reduce(0) { $0 + $1.count } == 8)
+        #expect(Array(b.prefix(3)) == [.init(fromNs: 0, toNs: 1000, count: 2), .init(fromNs: 1000, toNs: 2000, count: 1),
+                                       .init(fromNs: 19_999_000, toNs: 20_000_000, count: 1)])
+        #expect(b.map(\.fromNs) == b.map(\.fromNs).sorted())
+        let late = Array(b.dropFirst(3))
+        #expect(late.count == 3)
+        // Its HdrHistogram bucket starts below 20 ms, but the sample was not earlier than 20 ms: kept in order.
+        #expect(late[0] == .init(fromNs: 20_000_000, toNs: 20_001_000, count: 1))
+        #expect(late[1].fromNs <= 25_000_000 && late[1].fromNs >= 24_975_000 && late[1].count == 2)
+        #expect(late[2].fromNs <= LatencyProbe.tailLimitNs && late[2].fromNs >= LatencyProbe.tailLimitNs / 1000 * 999)
+    }
+
     @Test func histfileIsCyclictestsFormat() {
         var r = LatencyReport(cpu: 1, policy: .other, periodNs: 1_000_000, durationNs: 1_000_000_000, samples: 3, p50: 52_000, p99: 1_234_000,
                               p999: 1_234_000, max: 1_234_567, min: 51_200, buckets: [], disturbances: CPUDisturbances())

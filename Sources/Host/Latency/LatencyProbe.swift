@@ -77,7 +77,11 @@ public struct LatencyProbe: Sendable {
             }
         }
         defer { if qos >= 0 { close(qos) } }
-        let (m, d) = try measure { measureSleeping() }
+        // Allocated and zeroed here, so the measuring thread starts its loop with nothing to do but measure.
+        let recorder = Recorder()
+        defer { recorder.counts.deallocate() }
+        var (m, d) = try measure { measureSleeping(recorder) }
+        m.microseconds = recorder.buckets()
         var report = LatencyReport(cpu: cpu, policy: policy, periodNs: periodNs, durationNs: m.elapsedNs, microseconds: m.microseconds,
                                    min: m.minNs, max: m.maxNs, disturbances: d)
         report.idleStates = idleStates
@@ -156,12 +160,49 @@ public struct LatencyProbe: Sendable {
         }
     }
 
-    private func measureSleeping() -> Result<Measured, ShieldError> {
+    /// The sleeping probe's counts: one-microsecond buckets, then an HdrHistogram for the rare later wakeups.
+    final class Recorder: @unchecked Sendable {
+        let counts: UnsafeMutableBufferPointer<UInt64>
+        var tail = Histogram<UInt64>(lowestDiscernibleValue: 1000, highestTrackableValue: LatencyProbe.tailLimitNs, numberOfSignificantValueDigits: .three)
+
+        init() {
+            counts = .allocate(capacity: LatencyProbe.microsecondBuckets)
+            counts.initialize(repeating: 0)
+        }
+
+        @inline(__always)
+        func record(_ lateNs: UInt64) {
+            let us = lateNs / 1000
+            if us < UInt64(counts.count) {
+                counts[Int(us)] &+= 1
+            } else {
+                tail.record(Swift.min(lateNs, LatencyProbe.tailLimitNs))
+            }
+        }
+
+        /// Sorted one-microsecond buckets holding every sample (tail samples at their HdrHistogram bucket's floor, never
+        /// below the end of the exact range).
+        func buckets() -> [LatencyReport.Bucket] {
+            var out: [LatencyReport.Bucket] = []
+            for us in 0..<counts.count where counts[us] > 0 {
+                out.append(.init(fromNs: UInt64(us) * 1000, toNs: UInt64(us) * 1000 + 1000, count: counts[us]))
+            }
+            guard tail.totalCount > 0 else { return out }
+            var tailCounts: [UInt64: UInt64] = [:]
+            // An HdrHistogram bucket may start below the first tail microsecond; its samples are not below it.
+            let first = UInt64(counts.count)
+            for v in tail.recordedValues() where v.count > 0 {
+                tailCounts[Swift.max(first, tail.lowestEquivalentForValue(v.value) / 1000), default: 0] += v.count
+            }
+            for us in tailCounts.keys.sorted() {
+                out.append(.init(fromNs: us * 1000, toNs: us * 1000 + 1000, count: tailCounts[us] ?? 0))
+            }
+            return out
+        }
+    }
+
+    private func measureSleeping(_ recorder: Recorder) -> Result<Measured, ShieldError> {
         if let e = enterCPU() { return .failure(e) }
-        let counts = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: Self.microsecondBuckets)
-        counts.initialize(repeating: 0)
-        defer { counts.deallocate() }
-        var tail = Histogram<UInt64>(lowestDiscernibleValue: 1000, highestTrackableValue: Self.tailLimitNs, numberOfSignificantValueDigits: .three)
         let period = periodNs, duration = durationNs
         var m = Measured()
         var minNs = UInt64.max, maxNs: UInt64 = 0
@@ -176,12 +217,7 @@ public struct LatencyProbe: Sendable {
                 while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
                 let woke = Self.now()
                 let late = woke >= next ? woke - next : 0
-                let us = late / 1000
-                if us < UInt64(Self.microsecondBuckets) {
-                    counts[Int(us)] &+= 1
-                } else {
-                    tail.record(Swift.min(late, Self.tailLimitNs))
-                }
+                recorder.record(late)
                 if late < minNs { minNs = late }
                 if late > maxNs { maxNs = late }
                 // Missed periods are skipped, not replayed (that would record one stall many times); the deadlines
@@ -192,16 +228,6 @@ public struct LatencyProbe: Sendable {
             }
             m.elapsedNs = Self.now() &- start
         }
-        var buckets: [LatencyReport.Bucket] = []
-        for us in 0..<Self.microsecondBuckets where counts[us] > 0 {
-            buckets.append(.init(fromNs: UInt64(us) * 1000, toNs: UInt64(us) * 1000 + 1000, count: counts[us]))
-        }
-        var tailCounts: [UInt64: UInt64] = [:]
-        for v in tail.recordedValues() where v.count > 0 { tailCounts[tail.lowestEquivalentForValue(v.value) / 1000, default: 0] += v.count }
-        for us in tailCounts.keys.sorted() {
-            buckets.append(.init(fromNs: us * 1000, toNs: us * 1000 + 1000, count: tailCounts[us] ?? 0))
-        }
-        m.microseconds = buckets
         m.minNs = minNs == .max ? 0 : minNs
         m.maxNs = maxNs
         return .success(m)
