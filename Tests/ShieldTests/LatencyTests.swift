@@ -42,6 +42,11 @@ import VFIOCore
         // Root here: the 0 µs PM QoS request is held (and dropped when the probe closes the device).
         #expect(r.idleStates.hasPrefix(getuid() == 0 && access("/dev/cpu_dma_latency", W_OK) == 0 ? "held at 0 µs" : "allowed"))
         #expect(r.json().serialized().contains("\"p99.9\""))
+        // Its own run-queue wait, from its schedstat, next to the percentiles.
+        let wait = try #require(r.runQueueWait, "\(r.runQueueWaitUnknown ?? "")")
+        #expect(wait.waitShare >= 0 && wait.waitShare <= 1 && wait.wallNs >= 200_000_000)
+        #expect(r.json().serialized().contains("\"waitShare\":"))
+        #expect(r.text().contains("run-queue wait: "))
         // The per-microsecond histogram holds every sample, and its cyclictest-format file says so too.
         #expect(r.microseconds.reduce(0) { $0 + $1.count } == r.samples)
         #expect(r.microseconds.allSatisfy { $0.toNs - $0.fromNs == 1000 && $0.fromNs % 1000 == 0 })
@@ -50,6 +55,25 @@ import VFIOCore
         #expect(counted.reduce(0) { $0 + UInt64($1[1])! } == r.samples)
         #expect(UInt64(counted.first![0])! == r.microseconds.first!.fromNs / 1000)
         #expect(lines.contains("# Max Latencies: \(r.max / 1000)"))
+    }
+
+    /// Up to 20 ms each microsecond is counted exactly; later wakeups (rare) land in an HdrHistogram and come back
+    /// as microsecond buckets at most 0.1 % below their value; past an hour they count as an hour.
+    @Test func recorderKeepsEverySampleInMicrosecondBuckets() throws {
+        let r = LatencyProbe.Recorder()
+        defer { r.counts.deallocate() }
+        for late: UInt64 in [0, 999, 1000, 19_999_999, 20_000_000, 25_000_000, 25_000_100, 7_200_000_000_000] { r.record(late) }
+        let b = r.buckets()
+        #expect(b.reduce(0) { $0 + $1.count } == 8)
+        #expect(Array(b.prefix(3)) == [.init(fromNs: 0, toNs: 1000, count: 2), .init(fromNs: 1000, toNs: 2000, count: 1),
+                                       .init(fromNs: 19_999_000, toNs: 20_000_000, count: 1)])
+        #expect(b.map(\.fromNs) == b.map(\.fromNs).sorted())
+        let late = Array(b.dropFirst(3))
+        #expect(late.count == 3)
+        // Its HdrHistogram bucket starts below 20 ms, but the sample was not earlier than 20 ms: kept in order.
+        #expect(late[0] == .init(fromNs: 20_000_000, toNs: 20_001_000, count: 1))
+        #expect(late[1].fromNs <= 25_000_000 && late[1].fromNs >= 24_975_000 && late[1].count == 2)
+        #expect(late[2].fromNs <= LatencyProbe.tailLimitNs && late[2].fromNs >= LatencyProbe.tailLimitNs / 1000 * 999)
     }
 
     @Test func histfileIsCyclictestsFormat() {

@@ -31,6 +31,10 @@ public struct LatencyReport: Sendable, Equatable {
     /// "allowed", or why holding them failed.
     public var idleStates = "allowed"
     public var disturbances: CPUDisturbances
+    /// The probe's own run-queue wait over the measurement (its wakeup-to-run delays summed), from its schedstat;
+    /// nil with `runQueueWaitUnknown` saying why when the file could not be read or made no sense.
+    public var runQueueWait: RunQueueWait?
+    public var runQueueWaitUnknown: String?
 
     public init(cpu: Int, policy: Policy, periodNs: UInt64, durationNs: UInt64, samples: UInt64, p50: UInt64, p99: UInt64,
                 p999: UInt64, max: UInt64, min: UInt64, buckets: [Bucket], disturbances: CPUDisturbances) {
@@ -46,6 +50,44 @@ public struct LatencyReport: Sendable, Equatable {
         self.min = min
         self.buckets = buckets
         self.disturbances = disturbances
+    }
+
+    /// A report from one-microsecond buckets (sorted, each holding samples whose lateness rounds down to its
+    /// microsecond) and the exact extremes. Percentiles read the buckets as cyclictest's histogram is read: the
+    /// smallest microsecond at or below which at least p % of the samples lie.
+    public init(cpu: Int, policy: Policy, periodNs: UInt64, durationNs: UInt64, microseconds: [Bucket], min: UInt64, max: UInt64,
+                disturbances: CPUDisturbances) {
+        let total = microseconds.reduce(UInt64(0)) { $0 &+ $1.count }
+        self.init(cpu: cpu, policy: policy, periodNs: periodNs, durationNs: durationNs, samples: total,
+                  p50: Self.percentile(50, of: microseconds), p99: Self.percentile(99, of: microseconds),
+                  p999: Self.percentile(99.9, of: microseconds), max: max, min: min,
+                  buckets: Self.logBuckets(max: max) { r in
+                      microseconds.reduce(UInt64(0)) { r.contains($1.fromNs) ? $0 &+ $1.count : $0 }
+                  },
+                  disturbances: disturbances)
+        self.microseconds = microseconds
+    }
+
+    /// The lower edge of the first bucket where the running count reaches p % of all samples (the rank
+    /// ceil(total × p / 100), in integers so that 99.9 % of 1000 samples is the 999th, not the 1000th); 0 for none.
+    public static func percentile(_ p: Double, of buckets: [Bucket]) -> UInt64 {
+        let total = buckets.reduce(UInt64(0)) { $0 &+ $1.count }
+        guard total > 0 else { return 0 }
+        let perHundredThousand = UInt64((Swift.min(Swift.max(p, 0), 100) * 1000).rounded())
+        let (scaled, overflow) = total.multipliedReportingOverflow(by: perHundredThousand)
+        var rank = (scaled / 100_000) + (scaled % 100_000 > 0 ? 1 : 0)
+        if overflow {
+            // Double(UInt64.max) is 2^64, one past the largest UInt64: compared, never converted back.
+            let d = (Double(total) * Double(perHundredThousand) / 100_000).rounded(.up)
+            rank = d >= Double(UInt64.max) ? .max : UInt64(d)
+        }
+        rank = Swift.max(1, rank)
+        var seen: UInt64 = 0
+        for b in buckets {
+            seen &+= b.count
+            if seen >= rank { return b.fromNs }
+        }
+        return buckets.last?.fromNs ?? 0
     }
 
     /// Power-of-two microsecond buckets (`< 1 µs`, `1-2 µs`, `2-4 µs`, ...) up to the maximum, from a counting function.
@@ -90,6 +132,12 @@ public struct LatencyReport: Sendable, Equatable {
             let bar = String(repeating: "#", count: Int((b.count * 40 + widest - 1) / widest))
             out += "  " + String(repeating: " ", count: Swift.max(0, 14 - range.count)) + range + "  " + bar + " \(b.count)\n"
         }
+        if let w = runQueueWait {
+            let perWakeup = samples > 0 ? w.runQueueWaitNs / samples : 0
+            out += "run-queue wait: \(w.percentText) of \(Self.us(w.wallNs / 1000)) ms (\(Self.us(w.runQueueWaitNs / 1000)) ms in all, \(Self.us(perWakeup)) µs per wakeup; /proc/thread-self/schedstat)\n"
+        } else {
+            out += "run-queue wait: unknown (\(runQueueWaitUnknown ?? "not measured"))\n"
+        }
         out += disturbances.text(cpu: cpu)
         return out
     }
@@ -102,7 +150,7 @@ public struct LatencyReport: Sendable, Equatable {
                                    ("max", .int(Int(max))), ("min", .int(Int(min)))])),
             ("histogram", .array(buckets.map { .object([("fromNs", .int(Int($0.fromNs))), ("toNs", .int(Int($0.toNs))), ("count", .int(Int($0.count)))]) })),
             ("disturbances", disturbances.json()),
-        ])
+        ] + RunQueueWait.jsonFields(runQueueWait, unknown: runQueueWaitUnknown))
     }
 }
 

@@ -4,6 +4,8 @@ public indirect enum JSON: Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int)
+    /// A finite number (a share such as 0.56); NaN and infinities, which JSON cannot spell, print as null.
+    case number(Double)
     case string(String)
     case array([JSON])
     case object([(String, JSON)])
@@ -27,6 +29,7 @@ public indirect enum JSON: Sendable, Equatable {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
+        case .number(let d): out += d.isFinite ? String(d) : "null"
         case .string(let s): JSON.escape(s, into: &out)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
