@@ -20,7 +20,12 @@ struct Fleet: ParsableCommand {
             do { session = try HostSession(root: path) } catch { throw CLIError(error.description) }
             let host: HostModel
             do { host = try session.load() } catch { throw CLIError("\(path): \(error)") }
-            let name = FleetNodeName.read(session.files) ?? nodeName(fromPath: path)
+            let fromFile = FleetNodeName.read(session.files)
+            let name = fromFile ?? nodeName(fromPath: path)
+            guard FleetNodeName.isValid(name) else {
+                let source = fromFile == nil ? "its file name (it has no hostname file)" : "its hostname (\(FleetNodeName.sources.joined(separator: " or ")))"
+                throw CLIError("\(path): the node name from \(source) is \"\(escapingControls(name))\", not a host name (letters, digits, '.', '-', '_')")
+            }
             if let other = seen[name] {
                 throw CLIError("\(path) and \(other) both name node \"\(escapingControls(name))\" (their hostname): one node per snapshot")
             }

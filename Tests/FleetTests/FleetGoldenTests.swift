@@ -51,6 +51,28 @@ import VFIOCore
         #expect(missing.status == 3 && missing.err.contains("no-such-host"))
     }
 
+    @Test(arguments: ["x570-twin-gpus"])
+    func oneHostOutputsMatchTheGoldenFiles(_ host: String) throws {
+        for (engine, file) in [("kubevirt", "kubevirt.yaml"), ("nova", "nova.conf"), ("proxmox", "proxmox.cfg")] {
+            guard let r = try CLI.run(["fleet", "export", engine, "examples/hosts/\(host)"]) else { return }
+            #expect(r.status == 0, "\(r.err)")
+            Golden.check(r.out, "fleet/\(host)/\(file)")
+        }
+        guard let r = try CLI.run(["fleet", "doctor", "examples/hosts/\(host)"]) else { return }
+        Golden.check(r.out, "fleet/\(host)/doctor.txt")
+    }
+
+    @Test func aHostnameThatIsNoNodeNameIsRefused() throws {
+        guard CLI.binary != nil else { return }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(atPath: Repo.path("examples/hosts/x570-twin-gpus"), toPath: dir.path)
+        try "bad\u{1b}[2Jname\n".write(toFile: dir.path + "/proc/sys/kernel/hostname", atomically: true, encoding: .utf8)
+        guard let r = try CLI.run(["fleet", "doctor", dir.path]) else { return }
+        #expect(r.status == 3)
+        #expect(r.err.contains("the node name from its hostname (/proc/sys/kernel/hostname or /etc/hostname) is \"bad\\x1b[2Jname\""), "\(r.err)")
+    }
+
     @Test func snapshotTarballNamesItsNodeFromItsFileWhenItHasNoHostname() throws {
         guard CLI.binary != nil, let tar = ["/usr/bin/tar", "/bin/tar"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-\(UInt32.random(in: 0...UInt32.max))")

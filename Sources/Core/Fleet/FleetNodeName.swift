@@ -12,3 +12,11 @@ public enum FleetNodeName {
         return nil
     }
 }
+
+extension FleetNodeName {
+    /// Whether `name` can stand in every engine's files and commands unquoted: letters, digits, `.`, `-`, `_`
+    /// (a hostname's characters), at most 253 of them.
+    public static func isValid(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 253 && name.unicodeScalars.allSatisfy { $0.isASCIIAlphanumeric || $0 == "." || $0 == "-" || $0 == "_" }
+    }
+}
