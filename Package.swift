@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "BindTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/BindTests"),
         .testTarget(name: "ShieldTests", dependencies: ["VFIOCore", "VFIOHost"], path: "Tests/ShieldTests"),
         .testTarget(name: "SpecTests", dependencies: ["VFIOCore", "VFIOHost"], path: "Tests/SpecTests"),
-        .testTarget(name: "FleetTests", dependencies: ["VFIOCore", "VFIOHost"], path: "Tests/FleetTests",
+        .testTarget(name: "FleetTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl"], path: "Tests/FleetTests",
                     exclude: ["Schemas"]),
         .testTarget(name: "ROMTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl"], path: "Tests/ROMTests"),
         .testTarget(name: "HoldersTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl"], path: "Tests/HoldersTests"),
