@@ -53,11 +53,12 @@ enum AddressBindingFiles {
     /// initramfs-tools copies the script into the initramfs through this hook.
     static let initramfsToolsHook = "/etc/initramfs-tools/hooks/vfioctl"
 
-    static func scriptText(vm: String, binding: BootBinding) -> String {
+    /// `owner` names what the binding is for: `VM "win11"`, `fleet node x570`.
+    static func scriptText(owner: String, binding: BootBinding) -> String {
         let devices = binding.addresses.map(\.description).joined(separator: " ")
         return """
             #!/bin/sh
-            # Written by vfioctl setup for VM "\(vm)": vfio-pci takes these devices by address, not by id, because the
+            # Written by vfioctl for \(owner): vfio-pci takes these devices by address, not by id, because the
             # host keeps devices with the same vendor:device ids. modprobe runs this instead of loading vfio-pci
             # (install line in \(BootConfig.modprobeFile)); the softdeps there make that happen before the devices'
             # own drivers load, in the initramfs and after it.

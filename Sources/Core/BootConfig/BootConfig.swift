@@ -139,7 +139,7 @@ public enum BootConfig {
         let byAddress = !binding.addresses.isEmpty
         if byAddress {
             let path = AddressBindingFiles.script
-            edits.append(FileEdit(path: path, old: try read(files, path), new: AddressBindingFiles.scriptText(vm: spec.name, binding: binding),
+            edits.append(FileEdit(path: path, old: try read(files, path), new: AddressBindingFiles.scriptText(owner: "VM \"\(spec.name)\"", binding: binding),
                                   why: "driver_override for \(binding.addresses.map(\.description).joined(separator: " ")) before vfio-pci loads (run by modprobe's install line)",
                                   mode: 0o755))
         }

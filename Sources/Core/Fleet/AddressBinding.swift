@@ -3,32 +3,34 @@
 /// devices": `driver_override` written before the GPU/NIC drivers load, as the Arch wiki's "identical guest and
 /// host GPUs" section does with an `install` line in modprobe.d).
 public enum AddressBinding {
-    public static let scriptPath = "/usr/local/sbin/vfioctl-driver-override"
-    public static let modprobePath = "/etc/modprobe.d/vfioctl-fleet.conf"
+    public static var scriptPath: String { AddressBindingFiles.script }
+    public static let modprobePath = "/etc/modprobe.d/vfioctl.conf"
 
     /// The functions to give vfio-pci on this node: every function of every passable device, in address order.
     public static func functions(_ node: FleetNodeReport) -> [PCIAddress] {
         Set(node.devices.filter(\.isPassable).flatMap(\.functions)).sorted()
     }
 
-    /// The modprobe.d lines and the script that writes `driver_override`, or nothing when no device passes.
-    /// Host drivers of the functions get a softdep so vfio-pci (and with it the script) loads first.
+    /// What `vfioctl setup` would write for these functions on this node (one mechanism, ``BootBinding``): ids
+    /// where no kept device shares them, `driver_override` by address otherwise, softdeps for their host drivers
+    /// so vfio-pci loads first. Nothing when no device passes.
     public static func files(_ node: FleetNodeReport) -> [(path: String, mode: String, text: String)] {
         let addresses = functions(node)
         guard !addresses.isEmpty else { return [] }
+        let passed = addresses.compactMap { a in node.host.device(a).map { (address: a, id: $0.idPair) } }
+        let binding = BootBinding.of(passed: passed, host: node.host)
         var modules = Set<String>()
         for d in node.devices where d.isPassable {
             for (_, driver) in d.drivers { modules.insert(node.facts.driverModules[driver] ?? driver.replacingHyphens()) }
         }
-        var conf = ["install vfio-pci \(scriptPath); /sbin/modprobe --ignore-install vfio-pci"]
+        var conf = ["# Written for fleet node \(node.name): vfio-pci claims the passed devices before their drivers load."]
+        if !binding.ids.isEmpty { conf.append("options vfio-pci ids=\(binding.ids.joined(separator: ","))") }
+        if !binding.addresses.isEmpty { conf.append(AddressBindingFiles.installLine) }
         conf += modules.sorted().map { "softdep \($0) pre: vfio-pci" }
-        let script = [
-            "#!/bin/sh",
-            "# vfio-pci takes these functions by address; other devices with the same ids stay with their drivers.",
-            "for dev in \(addresses.map(\.description).joined(separator: " ")); do",
-            "    echo vfio-pci > /sys/bus/pci/devices/$dev/driver_override",
-            "done",
-        ]
-        return [(modprobePath, "0644", conf.joined(separator: "\n") + "\n"), (scriptPath, "0755", script.joined(separator: "\n") + "\n")]
+        var out = [(modprobePath, "0644", conf.joined(separator: "\n") + "\n")]
+        if !binding.addresses.isEmpty {
+            out.append((scriptPath, "0755", AddressBindingFiles.scriptText(owner: "fleet node " + node.name, binding: binding)))
+        }
+        return out
     }
 }
