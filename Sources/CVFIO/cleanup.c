@@ -113,10 +113,21 @@ static int remove_with(const char *path, struct level *levels) {
     return -1;
 }
 
+// A helper (tar) still writing into the tree can add an entry after its directory was read; another pass
+// removes it (once a directory is gone, nothing more can be made in it).
+static int remove_passes(const char *path, struct level *levels) {
+    int rc = -1;
+    for (int pass = 0; pass < 3; pass++) {
+        rc = remove_with(path, levels);
+        if (rc == 0 || errno != ENOTEMPTY) break;
+    }
+    return rc;
+}
+
 int cvfio_remove_tree(const char *path) {
     struct level *levels = malloc(sizeof(struct level) * MAX_DEPTH);
     if (!levels) return -1;
-    int rc = remove_with(path, levels);
+    int rc = remove_passes(path, levels);
     int saved = errno;
     free(levels);
     errno = saved;
@@ -131,7 +142,7 @@ static void remove_registered(void) {
         if ((before & 1) || !atomic_load(&slots[i].used)) continue;
         copy_name(emergency_path, slots[i].path, sizeof emergency_path);
         if (atomic_load(&slots[i].sequence) != before || !emergency_path[0]) continue;
-        (void)remove_with(emergency_path, emergency_levels);
+        (void)remove_passes(emergency_path, emergency_levels);
     }
     atomic_flag_clear(&emergency_running);
 }

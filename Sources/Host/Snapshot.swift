@@ -42,8 +42,8 @@ public enum Snapshot {
     /// A snapshot comes from a stranger's bug report and vfioctl runs as root, so tar is never trusted with
     /// the archive as it is. The archive is first copied into a fresh mkdtemp(3) directory (mode 0700), so
     /// the file checked is the file unpacked even when its owner rewrites it meanwhile. Its listing
-    /// (`tar -tv --numeric-owner --quoting-style=c`: one line per member, the name C-quoted so no name can fake
-    /// a line) is checked before anything is written: only regular files, directories and symbolic links, no
+    /// (`tar -tv --numeric-owner --quoting-style=c --warning=none --absolute-names`: one line per member, the
+    /// name C-quoted so no name can fake a line and shown as stored, and no warning interleaved with it) is checked before anything is written: only regular files, directories and symbolic links, no
     /// absolute or `..` names, links only to relative targets inside the tree, sizes and counts bounded
     /// (`UnpackLimits`). Listing first means a device node, FIFO or setuid file is never created, not even for
     /// a moment. Tar then extracts without owners, modes, ACLs, SELinux labels or xattrs (file capabilities),
@@ -61,11 +61,11 @@ public enum Snapshot {
         // --force-local: a name with a colon ("report-10:30.tar.gz") is a file, never a remote host.
         let listing: String
         do {
-            listing = try Subprocess.run(tar, ["--force-local", "--numeric-owner", "--quoting-style=c", gzip ? "-tvzf" : "-tvf", copy])
+            listing = try Subprocess.run(tar, ["--force-local", "--numeric-owner", "--quoting-style=c", "--warning=none", "--absolute-names", gzip ? "-tvzf" : "-tvf", copy])
         } catch {
             throw .snapshotUnreadable(archive, error.description)
         }
-        try SnapshotListing.check(listing, archive: archive, limits: limits)
+        try SnapshotListing.check(listing, archive: archive, tar: tar, limits: limits)
         do {
             try Subprocess.run(tar, ["--force-local", gzip ? "-xzf" : "-xf", copy, "-C", root,
                                      "--no-same-owner", "--no-same-permissions", "--no-overwrite-dir",
@@ -173,12 +173,12 @@ enum SnapshotListing {
         var linkTarget: String?
     }
 
-    static func check(_ listing: String, archive: String, limits: UnpackLimits) throws(HostError) {
+    static func check(_ listing: String, archive: String, tar: String, limits: UnpackLimits) throws(HostError) {
         var seen = Set<String>()
         var total = 0
         for line in listing.split(separator: "\n", omittingEmptySubsequences: true) {
-            // tar's own diagnostics; a member line starts with its mode string, never with "tar: ".
-            if line.hasPrefix("tar: ") { continue }
+            // tar's own diagnostics ("/usr/bin/tar: ..."); a member line starts with its mode string instead.
+            if line.hasPrefix(tar + ": ") || line.hasPrefix("tar: ") { continue }
             guard let member = parse(line) else { throw .snapshotUnreadable(archive, "unexpected listing line: \(line.prefix(200))") }
             let name = try normalized(member.name, archive: archive, limits: limits)
             guard !name.isEmpty else { continue }  // "./", the tree itself
