@@ -30,11 +30,14 @@ public struct RootedFileSystem: HostFileReader {
     /// the last component's included, is already resolved, so opening, creating, renaming or removing the
     /// returned path touches only the tree. Under `/` it is `hostPath` itself.
     ///
+    /// `followFinalLink: false` leaves a link in the last component as it is, for the calls that act on a link
+    /// itself (lstat, readlink, unlink, rename); every earlier component is still resolved inside the root.
+    ///
     /// A path that cannot be resolved (a link loop) gives `unresolvable`, under which every open, create,
     /// mkdir, rename and unlink fails with ENOTDIR; readers get the `linkLoop` error from `resolve(_:)` instead.
-    public func realPath(_ hostPath: String) -> String {
+    public func realPath(_ hostPath: String, followFinalLink: Bool = true) -> String {
         guard !root.isEmpty else { return hostPath }
-        do { return try resolve(hostPath) } catch { return Self.unresolvable }
+        do { return try resolve(hostPath, followFinalLink: followFinalLink) } catch { return Self.unresolvable }
     }
 
     /// `/dev/null` is a character device on every Linux system, so nothing can be created beneath it.

@@ -332,7 +332,7 @@ struct TreeCopier {
 
     mutating func copy(_ hostPath: String, accesses: Set<RecordingReader.Access>) throws {
         guard let final = try resolve(hostPath, keepFinalLink: accesses == [.link]) else { return }
-        let real = source.realPath(final)
+        let real = source.realPath(final, followFinalLink: false)
         switch Syscalls.kind(real, followLinks: false) {
         case .regular where accesses.contains(.read):
             try copyFile(final)
@@ -359,7 +359,7 @@ struct TreeCopier {
         while !pending.isEmpty {
             let component = pending.removeFirst()
             let next = current + "/" + component
-            let real = source.realPath(next)
+            let real = source.realPath(next, followFinalLink: false)
             guard let kind = Syscalls.kind(real, followLinks: false) else { return nil }
             if kind == .symlink {
                 let target = try Syscalls.readLink(real, hostPath: next)
@@ -379,7 +379,7 @@ struct TreeCopier {
     }
 
     private mutating func placeholder(_ hostPath: String) throws {
-        let real = source.realPath(hostPath)
+        let real = source.realPath(hostPath, followFinalLink: false)
         switch Syscalls.kind(real, followLinks: false) {
         case .symlink: try makeLink(hostPath, target: try Syscalls.readLink(real, hostPath: hostPath))
         case .directory: try makeDirectory(hostPath)
