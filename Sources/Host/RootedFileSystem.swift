@@ -1,6 +1,8 @@
+import CVFIO
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 import VFIOCore
 
 /// The host's files under one root directory: `/` in production, a fixture tree or an unpacked snapshot in
@@ -12,16 +14,29 @@ import VFIOCore
 /// `ROOT/elsewhere`; no path, link or `..` chain in a tree reaches the machine that replays it. Reads and writes
 /// both go through this resolution (`realPath(_:)`), so a writer, journal or hook installer given a tree cannot
 /// be led out of it. Under `/` paths are used as given, at no cost.
+///
+/// Reads under a tree open through openat2(2) with `RESOLVE_IN_ROOT` on an fd of the root, so the kernel applies
+/// these rules in one call and no rename in the tree can slip between resolving and opening; `realPath(_:)`
+/// applies the same rules one component at a time for the callers that need a path (writers, mkdir, rename),
+/// and for reads on kernels before 5.6. `ConfinementTests` hold both to the same answers.
 public struct RootedFileSystem: HostFileReader {
     /// Absolute real path of the root, without trailing slash ("" for `/`).
     public let root: String
+    /// An O_PATH fd of the root for openat2, nil on `/` or when reads use the walk.
+    private let handle: RootHandle?
 
     public init(root: String) throws(HostError) {
+        try self.init(root: root, kernelResolution: true)
+    }
+
+    /// `kernelResolution: false` makes reads use the walk too (tests compare the two).
+    init(root: String, kernelResolution: Bool) throws(HostError) {
         let resolved = Syscalls.realPath(root)
         guard let resolved, Syscalls.kind(resolved) == .directory else {
             throw HostError.rootNotADirectory(root)
         }
         self.root = resolved == "/" ? "" : resolved
+        handle = resolved != "/" && kernelResolution ? RootHandle(resolved) : nil
     }
 
     public var isRealRoot: Bool { root.isEmpty }
@@ -57,16 +72,28 @@ public struct RootedFileSystem: HostFileReader {
     /// Most links followed in one resolution, as the kernel's MAXSYMLINKS.
     static let maxLinks = 40
 
-    /// Walks `hostPath` one component at a time under `root` with one readlink(2) per component until a
-    /// component is missing (the rest is then only lexical: nothing below a missing name can be a link).
+    /// Walks `hostPath` one component at a time under `root` with one readlink(2) per component. Where the
+    /// kernel would stop (a missing component, or `..`/`.` after something that is not a directory), the rest
+    /// is appended as it is: the open of the result then fails there, as openat2 would, and nothing past a
+    /// missing or non-directory component can be a link.
     static func resolve(_ hostPath: String, under root: String, followFinalLink: Bool, escape: Escape) throws(FileReadError) -> String {
         var pending = hostPath.split(separator: "/", omittingEmptySubsequences: true).reversed().map(String.init)
         var resolved: [String] = []
         var links = 0
-        var missing = false
+        // The last resolved component exists but may not be a directory (only checked when `..` or `.` needs it).
+        var lastUnchecked = false
+        func real(_ parts: [String]) -> String { parts.isEmpty ? root : root + "/" + parts.joined(separator: "/") }
         while let component = pending.popLast() {
-            if component == "." { continue }
-            if component == ".." {
+            if component == "." || component == ".." {
+                if lastUnchecked {
+                    lastUnchecked = false
+                    if Syscalls.kind(real(resolved), followLinks: false) != .directory {
+                        resolved.append(component)
+                        resolved += pending.reversed()
+                        break
+                    }
+                }
+                if component == "." { continue }
                 if resolved.isEmpty {
                     if escape == .refuse { throw FileReadError(path: hostPath, reason: .escapesRoot("..")) }
                     continue
@@ -75,12 +102,12 @@ public struct RootedFileSystem: HostFileReader {
                 continue
             }
             let isLast = pending.allSatisfy { $0 == "." }
-            if missing || (isLast && !followFinalLink) {
+            if isLast && !followFinalLink {
                 resolved.append(component)
-                continue
+                resolved += pending.reversed()
+                break
             }
-            let real = root + "/" + (resolved + [component]).joined(separator: "/")
-            switch Syscalls.link(at: real) {
+            switch Syscalls.link(at: real(resolved + [component])) {
             case .target(let target):
                 links += 1
                 if links > maxLinks { throw FileReadError(path: hostPath, reason: .linkLoop) }
@@ -88,33 +115,63 @@ public struct RootedFileSystem: HostFileReader {
                     if escape == .refuse { throw FileReadError(path: hostPath, reason: .escapesRoot(target)) }
                     resolved = []
                 }
+                lastUnchecked = false
                 pending.append(contentsOf: target.split(separator: "/", omittingEmptySubsequences: true).reversed().map(String.init))
             case .notALink:
                 resolved.append(component)
-            case .failed(let e):
-                // ENOENT: created later, or an error for the reader; ENOTDIR, EACCES: the open fails the same
-                // way on the returned path, and nothing under a non-directory can be followed.
-                if e == ENOENT || e == ENOTDIR { missing = true }
+                lastUnchecked = true
+            case .failed:
+                // ENOENT (created later, or an error for the reader), ENOTDIR, EACCES: the kernel stops here.
                 resolved.append(component)
+                resolved += pending.reversed()
+                return real(resolved)
             }
         }
-        return resolved.isEmpty ? root : root + "/" + resolved.joined(separator: "/")
+        return real(resolved)
     }
 
     private var policy: Syscalls.OpenPolicy { root.isEmpty ? .realRoot : .tree }
 
+    /// open(2) of a host path with `flags`: as given on `/`; in the root by the kernel (openat2) where it can;
+    /// otherwise on the walked path, with O_NOFOLLOW so a link put in place after the walk is not followed.
+    /// Returns -1 with errno set, as open does.
+    private func open(_ path: String, _ flags: Int32) -> Int32 {
+        guard !root.isEmpty else { return Glibc.open(path, flags) }
+        if let handle, RootHandle.kernelSupport.load(ordering: .relaxed) {
+            // The final link is resolved inside the root by the kernel, so O_NOFOLLOW is not needed there.
+            var fd: Int32 = -1
+            for _ in 0..<8 {
+                fd = cvfio_open_in_root(handle.fd, path, flags & ~O_NOFOLLOW)
+                if fd >= 0 || errno != EAGAIN { break }
+            }
+            if fd >= 0 { return fd }
+            if errno == ENOSYS {
+                RootHandle.kernelSupport.store(false, ordering: .relaxed)
+            } else if !(errno == EPERM && handle.probeFailed()) {
+                return -1
+            }
+        }
+        let real: String
+        do { real = try resolve(path) } catch {
+            errno = error.reason == .linkLoop ? ELOOP : EIO
+            return -1
+        }
+        return Glibc.open(real, flags | O_NOFOLLOW)
+    }
+
     public func readBytes(_ path: String) throws(FileReadError) -> [UInt8] {
-        try Syscalls.readFile(resolve(path), hostPath: path, shortReadIsEOF: path.hasPrefix("/sys/"), policy: policy)
+        let fd = try Syscalls.openForReading(hostPath: path, policy: policy, limit: Syscalls.readLimit) { open(path, $0) }
+        return try Syscalls.readOpened(fd, hostPath: path, shortReadIsEOF: path.hasPrefix("/sys/"))
     }
 
     public func readRanges(_ path: String, _ body: (_ read: (_ offset: Int, _ count: Int) -> [UInt8]) -> Void) throws(FileReadError) {
-        try Syscalls.withOpenFile(resolve(path), hostPath: path, policy: policy) { fd in
-            body { offset, count in Syscalls.pread(fd, offset: offset, count: count) }
-        }
+        let fd = try Syscalls.openForReading(hostPath: path, policy: policy, limit: Syscalls.readLimit) { open(path, $0) }
+        defer { close(fd) }
+        body { offset, count in Syscalls.pread(fd, offset: offset, count: count) }
     }
 
     public func listDirectory(_ path: String) throws(FileReadError) -> [String] {
-        try Syscalls.listDirectory(resolve(path), hostPath: path, policy: policy)
+        try Syscalls.listOpened(open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (root.isEmpty ? 0 : O_NOFOLLOW)), hostPath: path)
     }
 
     public func readLink(_ path: String) throws(FileReadError) -> String {
@@ -123,9 +180,42 @@ public struct RootedFileSystem: HostFileReader {
 
     public func kind(of path: String) -> FileKind? {
         guard !root.isEmpty else { return Syscalls.kind(path) }
-        guard let real = try? resolve(path) else { return nil }
-        // Resolved: a link left here is one that appeared after the walk; it is not followed out of the tree.
-        return Syscalls.kind(real, followLinks: false)
+        // O_PATH opens anything (a FIFO without blocking) and reads nothing; a link left as the last component
+        // (one put in place after the walk) is opened itself, not followed.
+        let fd = open(path, oPath | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        return Syscalls.kind(st.st_mode)
+    }
+}
+
+private let oPath = cvfio_o_path()
+
+/// The root's O_PATH fd, open for the life of the file system value (copies share it).
+final class RootHandle: Sendable {
+    let fd: Int32
+    /// False once openat2 turned out missing (ENOSYS before Linux 5.6, or refused by a seccomp filter).
+    static let kernelSupport = Atomic<Bool>(true)
+
+    init?(_ root: String) {
+        let fd = Glibc.open(root, oPath | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// EPERM from openat2 is either a seccomp filter (openat2 refused for every path) or a real permission
+    /// problem: asking for the root itself tells them apart.
+    func probeFailed() -> Bool {
+        let saved = errno
+        let probe = cvfio_open_in_root(fd, "/", oPath | O_CLOEXEC)
+        if probe >= 0 { close(probe); errno = saved; return false }
+        RootHandle.kernelSupport.store(false, ordering: .relaxed)
+        errno = saved
+        return true
     }
 }
 

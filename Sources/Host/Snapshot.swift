@@ -16,11 +16,10 @@ public enum Snapshot {
     /// Copies every accessed path from `source` into a staging tree, then packs it.
     public static func write(accesses: [String: Set<RecordingReader.Access>], from source: RootedFileSystem,
                              to output: String) throws(HostError) -> Summary {
-        let staging = FileManager.default.temporaryDirectory.appendingPathComponent("vfioctl-snapshot-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        defer { try? FileManager.default.removeItem(at: staging) }
+        // The staging tree holds host files read as root: private, and removed on every way out like an unpack.
+        let staging = try PrivateDirectory(prefix: "vfioctl-snapshot") { .snapshotWriteFailed(output, $0) }
         var copier = TreeCopier(source: source, staging: staging.path)
         do {
-            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
             for path in accesses.keys.sorted() {
                 try copier.copy(path, accesses: accesses[path] ?? [])
             }
@@ -32,7 +31,7 @@ public enum Snapshot {
         }
         guard let tar = Subprocess.find(["/usr/bin/tar", "/bin/tar"]) else { throw .snapshotWriteFailed(output, "no tar program found") }
         let absoluteOutput = output.hasPrefix("/") ? output : FileManager.default.currentDirectoryPath + "/" + output
-        try Subprocess.run(tar, ["-czf", absoluteOutput, "-C", staging.path, "."])
+        try Subprocess.run(tar, ["--force-local", "-czf", absoluteOutput, "-C", staging.path, "."])
         return copier.summary
     }
 
@@ -52,7 +51,7 @@ public enum Snapshot {
     /// reader will resolve it, so a chain of links that leaves the tree (`s -> .`, `t -> s/s/..`) is refused too.
     public static func unpack(_ archive: String, limits: UnpackLimits = UnpackLimits()) throws(HostError) -> UnpackedSnapshot {
         guard let tar = Subprocess.find(["/usr/bin/tar", "/bin/tar"]) else { throw .snapshotUnreadable(archive, "no tar program found") }
-        let directory = try PrivateDirectory(prefix: "vfioctl-root", for: archive)
+        let directory = try PrivateDirectory(prefix: "vfioctl-root") { .snapshotUnreadable(archive, $0) }
         let copy = directory.path + "/snapshot.tar"
         let root = directory.path + "/root"
         try copyArchive(archive, to: copy, limit: limits.archiveBytes)
@@ -148,12 +147,12 @@ final class PrivateDirectory: Sendable {
     let path: String
     private let slot: Int32
 
-    init(prefix: String, for subject: String) throws(HostError) {
+    init(prefix: String, failure: (String) -> HostError) throws(HostError) {
         let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array((base.hasSuffix("/") ? base : base + "/").utf8CString.dropLast()) + Array("\(prefix)-XXXXXX".utf8CString)
         // SAFETY: mkdtemp rewrites the trailing XXXXXX of the NUL-terminated template in place.
         guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-            throw .snapshotUnreadable(subject, "cannot make a temporary directory under \(base): \(String(cString: strerror(errno)))")
+            throw failure("cannot make a temporary directory under \(base): \(String(cString: strerror(errno)))")
         }
         path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         slot = cvfio_cleanup_register(path)

@@ -29,7 +29,12 @@ enum Syscalls {
     /// are read to EOF).
     static func readFile(_ realPath: String, hostPath: String, shortReadIsEOF: Bool = false,
                          policy: OpenPolicy = .realRoot, limit: Int = readLimit) throws(FileReadError) -> [UInt8] {
-        let fd = try openForReading(realPath, hostPath: hostPath, policy: policy, limit: limit)
+        let fd = try openForReading(hostPath: hostPath, policy: policy, limit: limit) { flags in open(realPath, flags) }
+        return try readOpened(fd, hostPath: hostPath, shortReadIsEOF: shortReadIsEOF, limit: limit)
+    }
+
+    /// Reads an fd from `openForReading` to its end, at most `limit` bytes, and closes it.
+    static func readOpened(_ fd: Int32, hostPath: String, shortReadIsEOF: Bool, limit: Int = readLimit) throws(FileReadError) -> [UInt8] {
         defer { close(fd) }
         var out: [UInt8] = []
         var chunk = 4096
@@ -59,7 +64,7 @@ enum Syscalls {
     /// Opens `realPath` for `readRanges`; offsets and counts past `readLimit` read nothing.
     static func withOpenFile(_ realPath: String, hostPath: String, policy: OpenPolicy = .realRoot,
                              _ body: (Int32) -> Void) throws(FileReadError) {
-        let fd = try openForReading(realPath, hostPath: hostPath, policy: policy, limit: readLimit)
+        let fd = try openForReading(hostPath: hostPath, policy: policy, limit: readLimit) { flags in open(realPath, flags) }
         defer { close(fd) }
         body(fd)
     }
@@ -67,11 +72,12 @@ enum Syscalls {
     /// Opens without blocking (a FIFO or a slow device cannot hang the open) and checks what was opened before
     /// anything is read: FIFOs and sockets are refused everywhere, devices under a tree, files whose size
     /// already exceeds `limit` everywhere (a sparse 100 MiB file is refused without reading it).
-    private static func openForReading(_ realPath: String, hostPath: String, policy: OpenPolicy, limit: Int) throws(FileReadError) -> Int32 {
+    /// `opener` makes the open(2) call with the flags given (open on a path, or openat2 inside a root).
+    static func openForReading(hostPath: String, policy: OpenPolicy, limit: Int, opener: (Int32) -> Int32) throws(FileReadError) -> Int32 {
         var flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK
         if policy == .tree { flags |= O_NOFOLLOW }
         var fd: Int32
-        repeat { fd = open(realPath, flags) } while fd < 0 && errno == EINTR
+        repeat { fd = opener(flags) } while fd < 0 && errno == EINTR
         guard fd >= 0 else {
             let e = errno
             // O_NOFOLLOW on a link gives ELOOP: the tree changed after the path was resolved.
@@ -138,8 +144,12 @@ enum Syscalls {
     static func listDirectory(_ realPath: String, hostPath: String, policy: OpenPolicy = .realRoot) throws(FileReadError) -> [String] {
         var flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC
         if policy == .tree { flags |= O_NOFOLLOW }
-        let fd = open(realPath, flags)
-        guard fd >= 0 else { throw errno == ELOOP && policy == .tree ? FileReadError(path: hostPath, reason: .linkLoop) : error(errno, hostPath) }
+        return try listOpened(open(realPath, flags), hostPath: hostPath)
+    }
+
+    /// Lists an fd opened with O_DIRECTORY (or -1 with errno set by the open) and closes it.
+    static func listOpened(_ fd: Int32, hostPath: String) throws(FileReadError) -> [String] {
+        guard fd >= 0 else { throw error(errno, hostPath) }
         guard let dir = fdopendir(fd) else {
             let e = errno
             close(fd)
@@ -189,7 +199,11 @@ enum Syscalls {
         var st = stat()
         let rc = followLinks ? stat(realPath, &st) : lstat(realPath, &st)
         guard rc == 0 else { return nil }
-        switch st.st_mode & S_IFMT {
+        return kind(st.st_mode)
+    }
+
+    static func kind(_ mode: mode_t) -> FileKind {
+        switch mode & S_IFMT {
         case S_IFREG: return .regular
         case S_IFDIR: return .directory
         case S_IFLNK: return .symlink
