@@ -175,7 +175,16 @@ public struct RootedFileSystem: HostFileReader {
     }
 
     public func readLink(_ path: String) throws(FileReadError) -> String {
-        try Syscalls.readLink(resolve(path, followFinalLink: false), hostPath: path)
+        let name = HostPath.lastComponent(path)
+        // Only a plain name: readlinkat ignores the directory fd for an absolute name ("/" itself).
+        guard handle != nil, !name.isEmpty, !name.contains("/"), name != "..", name != ".", !path.hasSuffix("/") else {
+            return try Syscalls.readLink(resolve(path, followFinalLink: false), hostPath: path)
+        }
+        // The parent resolved by the kernel, the link itself read with readlinkat.
+        let parent = open(HostPath.parent(path), oPath | O_DIRECTORY | O_CLOEXEC)
+        guard parent >= 0 else { throw Syscalls.error(errno, path) }
+        defer { close(parent) }
+        return try Syscalls.readLink(at: parent, name, hostPath: path)
     }
 
     public func kind(of path: String) -> FileKind? {

@@ -176,6 +176,21 @@ enum Syscalls {
         }
     }
 
+    /// readlinkat(2) of `name` in the directory `dir`.
+    static func readLink(at dir: Int32, _ name: String, hostPath: String) throws(FileReadError) -> String {
+        let result = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 4097) { buffer -> LinkLookup in
+            guard let base = buffer.baseAddress else { return .failed(ENOMEM) }
+            let n = readlinkat(dir, name, base, 4096)
+            if n < 0 { return errno == EINVAL ? .notALink : .failed(errno) }
+            return .target(String(decoding: UnsafeRawBufferPointer(start: base, count: n), as: UTF8.self))
+        }
+        switch result {
+        case .target(let target): return target
+        case .notALink: throw FileReadError(path: hostPath, reason: .notALink)
+        case .failed(let e): throw error(e, hostPath)
+        }
+    }
+
     enum LinkLookup {
         case target(String)
         case notALink

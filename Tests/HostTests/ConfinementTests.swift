@@ -23,6 +23,9 @@ import VFIOCore
         #expect(try fs.readText("/" + device + "/reset_method") == "flr")
         #expect(fs.realPath("/" + device + "/reset_method") == fs.root + "/etc/shadow")
         #expect(try fs.readLink("/" + device + "/reset_method") == "/etc/shadow")
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/sys/device", withDestinationPath: "/" + device)
+        #expect(try fs.readLink("/sys/device/reset_method") == "/etc/shadow")
+        #expect(throws: FileReadError(path: "/", reason: .notALink)) { try fs.readLink("/") }
     }
 
     @Test func writeThroughAnAbsoluteDirectoryLinkStaysInTheTree() throws {
