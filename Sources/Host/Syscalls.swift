@@ -69,9 +69,10 @@ enum Syscalls {
         body(fd)
     }
 
-    /// Opens without blocking (a FIFO or a slow device cannot hang the open) and checks what was opened before
-    /// anything is read: FIFOs and sockets are refused everywhere, devices under a tree, files whose size
-    /// already exceeds `limit` everywhere (a sparse 100 MiB file is refused without reading it).
+    /// Opens without blocking (a FIFO or a slow device cannot hang the open or the read). Under a tree, what was
+    /// opened is checked before anything is read: only regular files, none already larger than `limit` (a sparse
+    /// 100 MiB file is refused without reading it). On the real `/` the kernel's files are taken as they are, at
+    /// the cost of the open alone, as before; the read loop's limit still bounds them.
     /// `opener` makes the open(2) call with the flags given (open on a path, or openat2 inside a root).
     static func openForReading(hostPath: String, policy: OpenPolicy, limit: Int, opener: (Int32) -> Int32) throws(FileReadError) -> Int32 {
         var flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK
@@ -83,6 +84,7 @@ enum Syscalls {
             // O_NOFOLLOW on a link gives ELOOP: the tree changed after the path was resolved.
             throw e == ELOOP ? FileReadError(path: hostPath, reason: .linkLoop) : error(e, hostPath)
         }
+        guard policy == .tree else { return fd }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
             let e = errno
@@ -90,11 +92,7 @@ enum Syscalls {
             throw error(e, hostPath)
         }
         let type = st.st_mode & S_IFMT
-        let refused: String? = switch type {
-        case S_IFREG: nil
-        case S_IFCHR, S_IFBLK: policy == .tree ? describe(type) : nil
-        default: describe(type)
-        }
+        let refused: String? = type == S_IFREG ? nil : describe(type)
         if let refused {
             close(fd)
             throw FileReadError(path: hostPath, reason: .notARegularFile(refused))
