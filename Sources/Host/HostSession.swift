@@ -7,7 +7,8 @@ public final class HostSession: @unchecked Sendable {
     public let files: RootedFileSystem
     /// The `--root` argument as the user gave it.
     public let rootArgument: String
-    private let unpackedSnapshot: URL?
+    /// The private directory a snapshot was unpacked into; released (and removed) with the session.
+    public let unpackedSnapshot: UnpackedSnapshot?
     /// True when `--root` named a snapshot tarball (unpacked into a private temporary directory): runtime-changing
     /// commands refuse it unless they only print (`--dry-run`).
     public var isSnapshot: Bool { unpackedSnapshot != nil }
@@ -17,17 +18,13 @@ public final class HostSession: @unchecked Sendable {
     public init(root: String) throws(HostError) {
         rootArgument = root
         if root.hasSuffix(".tar.gz") || root.hasSuffix(".tgz") || root.hasSuffix(".tar") {
-            let dir = try Snapshot.unpack(root)
-            unpackedSnapshot = dir
-            files = try RootedFileSystem(root: dir.path)
+            let unpacked = try Snapshot.unpack(root)
+            unpackedSnapshot = unpacked
+            files = try RootedFileSystem(root: unpacked.root)
         } else {
             unpackedSnapshot = nil
             files = try RootedFileSystem(root: root)
         }
-    }
-
-    deinit {
-        if let unpackedSnapshot { try? FileManager.default.removeItem(at: unpackedSnapshot) }
     }
 
     /// Loads the host and names its devices from the system's pci.ids (that of the machine running vfioctl,

@@ -8,48 +8,129 @@ import VFIOCore
 /// Thin wrappers over the few libc calls vfioctl uses to read a host. Every read of a host file goes through
 /// here, so errno is always mapped to a `FileReadError` naming the host path.
 enum Syscalls {
-    /// Reads a whole file. `shortReadIsEOF` saves the final empty read where a short read means the end (sysfs
-    /// attributes are produced by one `show` call; procfs seq files are not, so they are read to EOF).
-    static func readFile(_ realPath: String, hostPath: String, shortReadIsEOF: Bool = false) throws(FileReadError) -> [UInt8] {
-        let fd = open(realPath, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw error(errno, hostPath) }
+    /// How a read treats what it opens. On the real `/` the kernel's own files are read as they are (sysfs and
+    /// procfs attributes are regular files; `/etc/os-release` may be a link). Under a tree or a snapshot the path
+    /// was already resolved inside the root, so the last component must not be a link (a link swapped in after
+    /// resolution would lead out), and only regular files are read (a FIFO `proc/cmdline` would block forever,
+    /// a device node is the replaying machine's, not the captured host's).
+    enum OpenPolicy {
+        case realRoot
+        case tree
+    }
+
+    /// Largest file vfioctl reads whole (pci.ids is about 1.4 MB; sysfs attributes are at most a page, config
+    /// space 4 KiB). A bigger file is an error naming it, so a huge or endless file cannot exhaust memory.
+    static let readLimit = 16 << 20
+    /// Most entries vfioctl lists in one directory (a large host's /sys/bus/pci/devices holds a few thousand).
+    static let listLimit = 1 << 20
+
+    /// Reads a whole file, at most `readLimit` bytes. `shortReadIsEOF` saves the final empty read where a short
+    /// read means the end (sysfs attributes are produced by one `show` call; procfs seq files are not, so they
+    /// are read to EOF).
+    static func readFile(_ realPath: String, hostPath: String, shortReadIsEOF: Bool = false,
+                         policy: OpenPolicy = .realRoot, limit: Int = readLimit) throws(FileReadError) -> [UInt8] {
+        let fd = try openForReading(hostPath: hostPath, policy: policy, limit: limit) { flags in open(realPath, flags) }
+        return try readOpened(fd, hostPath: hostPath, shortReadIsEOF: shortReadIsEOF, limit: limit)
+    }
+
+    /// Reads an fd from `openForReading` to its end, at most `limit` bytes, and closes it.
+    static func readOpened(_ fd: Int32, hostPath: String, shortReadIsEOF: Bool, limit: Int = readLimit) throws(FileReadError) -> [UInt8] {
         defer { close(fd) }
         var out: [UInt8] = []
         var chunk = 4096
         while true {
+            // One byte past the limit tells "exactly at the limit" from "over it".
+            let want = min(chunk, limit + 1 - out.count)
             let start = out.count
-            out.reserveCapacity(start + chunk)
+            out.append(contentsOf: repeatElement(0, count: want))
             var got = 0
             var readErrno: Int32 = 0
-            // SAFETY: the buffer closure writes at most `chunk` bytes past `start` and reports how many it wrote.
-            out.append(contentsOf: repeatElement(0, count: chunk))
+            // SAFETY: the array was just grown by `want` bytes after `start`; read writes at most `want` there.
             out.withUnsafeMutableBytes { buffer in
-                let n = read(fd, buffer.baseAddress! + start, chunk)
+                guard let base = buffer.baseAddress else { return }
+                let n = read(fd, base + start, want)
                 if n < 0 { readErrno = errno } else { got = n }
             }
-            out.removeLast(chunk - got)
+            out.removeLast(want - got)
             if readErrno == EINTR { continue }
+            if readErrno == EAGAIN { throw FileReadError(path: hostPath, reason: .notARegularFile("a file that would block")) }
             if readErrno != 0 { throw error(readErrno, hostPath) }
-            if got == 0 || (shortReadIsEOF && got < chunk) { return out }
+            if out.count > limit { throw FileReadError(path: hostPath, reason: .tooLarge(limit: limit)) }
+            if got == 0 || (shortReadIsEOF && got < want) { return out }
             chunk = min(chunk * 2, 1 << 20)
         }
     }
 
-    static func withOpenFile(_ realPath: String, hostPath: String, _ body: (Int32) -> Void) throws(FileReadError) {
-        let fd = open(realPath, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw error(errno, hostPath) }
+    /// Opens `realPath` for `readRanges`; offsets and counts past `readLimit` read nothing.
+    static func withOpenFile(_ realPath: String, hostPath: String, policy: OpenPolicy = .realRoot,
+                             _ body: (Int32) -> Void) throws(FileReadError) {
+        let fd = try openForReading(hostPath: hostPath, policy: policy, limit: readLimit) { flags in open(realPath, flags) }
         defer { close(fd) }
         body(fd)
     }
 
+    /// Opens without blocking (a FIFO or a slow device cannot hang the open or the read). Under a tree, what was
+    /// opened is checked before anything is read: only regular files, none already larger than `limit` (a sparse
+    /// 100 MiB file is refused without reading it). On the real `/` the kernel's files are taken as they are, at
+    /// the cost of the open alone, as before; the read loop's limit still bounds them.
+    /// `opener` makes the open(2) call with the flags given (open on a path, or openat2 inside a root).
+    static func openForReading(hostPath: String, policy: OpenPolicy, limit: Int, opener: (Int32) -> Int32) throws(FileReadError) -> Int32 {
+        var flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK
+        if policy == .tree { flags |= O_NOFOLLOW }
+        var fd: Int32
+        repeat { fd = opener(flags) } while fd < 0 && errno == EINTR
+        guard fd >= 0 else {
+            let e = errno
+            // O_NOFOLLOW on a link gives ELOOP: the tree changed after the path was resolved.
+            throw e == ELOOP ? FileReadError(path: hostPath, reason: .linkLoop) : error(e, hostPath)
+        }
+        guard policy == .tree else { return fd }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let e = errno
+            close(fd)
+            throw error(e, hostPath)
+        }
+        let type = st.st_mode & S_IFMT
+        let refused: String? = type == S_IFREG ? nil : describe(type)
+        if let refused {
+            close(fd)
+            throw FileReadError(path: hostPath, reason: .notARegularFile(refused))
+        }
+        if type == S_IFREG && Int(st.st_size) > limit {
+            close(fd)
+            throw FileReadError(path: hostPath, reason: .tooLarge(limit: limit))
+        }
+        return fd
+    }
+
+    /// "a FIFO", "a socket", ...: the kind of a file, for messages.
+    static func describe(_ type: mode_t) -> String {
+        switch type {
+        case S_IFREG: "a regular file"
+        case S_IFDIR: "a directory"
+        case S_IFLNK: "a symbolic link"
+        case S_IFIFO: "a FIFO"
+        case S_IFSOCK: "a socket"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        default: "a file of unknown type"
+        }
+    }
+
     /// Up to `count` bytes at `offset`; fewer at the end of the file or on a read error (the caller parses
-    /// what it got, and a short read reads as "no more capabilities").
+    /// what it got, and a short read reads as "no more capabilities"). Nothing past `readLimit`.
     static func pread(_ fd: Int32, offset: Int, count: Int) -> [UInt8] {
+        guard offset >= 0, count > 0, offset < readLimit else { return [] }
+        let count = min(count, readLimit - offset)
         var out = [UInt8](repeating: 0, count: count)
         var got = 0
         while got < count {
             // SAFETY: pread writes at most `count - got` bytes into the array's storage after `got`.
-            let n = out.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress! + got, count - got, off_t(offset + got)) }
+            let n = out.withUnsafeMutableBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return 0 }
+                return Glibc.pread(fd, base + got, count - got, off_t(offset + got))
+            }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             got += n
@@ -58,8 +139,20 @@ enum Syscalls {
         return out
     }
 
-    static func listDirectory(_ realPath: String, hostPath: String) throws(FileReadError) -> [String] {
-        guard let dir = opendir(realPath) else { throw error(errno, hostPath) }
+    static func listDirectory(_ realPath: String, hostPath: String, policy: OpenPolicy = .realRoot) throws(FileReadError) -> [String] {
+        var flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC
+        if policy == .tree { flags |= O_NOFOLLOW }
+        return try listOpened(open(realPath, flags), hostPath: hostPath)
+    }
+
+    /// Lists an fd opened with O_DIRECTORY (or -1 with errno set by the open) and closes it.
+    static func listOpened(_ fd: Int32, hostPath: String) throws(FileReadError) -> [String] {
+        guard fd >= 0 else { throw error(errno, hostPath) }
+        guard let dir = fdopendir(fd) else {
+            let e = errno
+            close(fd)
+            throw error(e, hostPath)
+        }
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
@@ -68,25 +161,62 @@ enum Syscalls {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
             if name != "." && name != ".." { names.append(name) }
+            if names.count > listLimit { throw FileReadError(path: hostPath, reason: .tooLarge(limit: listLimit)) }
         }
         return names.sorted()
     }
 
     static func readLink(_ realPath: String, hostPath: String) throws(FileReadError) -> String {
-        var buffer = [CChar](repeating: 0, count: 4097)
-        let n = readlink(realPath, &buffer, 4096)
-        guard n >= 0 else {
-            let e = errno
-            throw e == EINVAL ? FileReadError(path: hostPath, reason: .notALink) : error(e, hostPath)
+        switch link(at: realPath) {
+        case .target(let target): return target
+        case .notALink: throw FileReadError(path: hostPath, reason: .notALink)
+        case .failed(let e): throw error(e, hostPath)
         }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// readlinkat(2) of `name` in the directory `dir`.
+    static func readLink(at dir: Int32, _ name: String, hostPath: String) throws(FileReadError) -> String {
+        let result = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 4097) { buffer -> LinkLookup in
+            guard let base = buffer.baseAddress else { return .failed(ENOMEM) }
+            let n = readlinkat(dir, name, base, 4096)
+            if n < 0 { return errno == EINVAL ? .notALink : .failed(errno) }
+            return .target(String(decoding: UnsafeRawBufferPointer(start: base, count: n), as: UTF8.self))
+        }
+        switch result {
+        case .target(let target): return target
+        case .notALink: throw FileReadError(path: hostPath, reason: .notALink)
+        case .failed(let e): throw error(e, hostPath)
+        }
+    }
+
+    enum LinkLookup {
+        case target(String)
+        case notALink
+        case failed(Int32)
+    }
+
+    /// One readlink(2): the target of a link, or whether the path is something else (EINVAL) or missing.
+    /// One call answers both "is it a link" and "to what", which keeps the confined walk at one syscall per
+    /// component.
+    static func link(at realPath: String) -> LinkLookup {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 4097) { buffer -> LinkLookup in
+            guard let base = buffer.baseAddress else { return .failed(ENOMEM) }
+            let n = readlink(realPath, base, 4096)
+            if n < 0 { return errno == EINVAL ? .notALink : .failed(errno) }
+            let bytes = UnsafeRawBufferPointer(start: base, count: n)
+            return .target(String(decoding: bytes, as: UTF8.self))
+        }
     }
 
     static func kind(_ realPath: String, followLinks: Bool = true) -> FileKind? {
         var st = stat()
         let rc = followLinks ? stat(realPath, &st) : lstat(realPath, &st)
         guard rc == 0 else { return nil }
-        switch st.st_mode & S_IFMT {
+        return kind(st.st_mode)
+    }
+
+    static func kind(_ mode: mode_t) -> FileKind {
+        switch mode & S_IFMT {
         case S_IFREG: return .regular
         case S_IFDIR: return .directory
         case S_IFLNK: return .symlink
@@ -105,6 +235,7 @@ enum Syscalls {
         case ENOENT: return FileReadError(path: path, reason: .notFound)
         case EACCES, EPERM: return FileReadError(path: path, reason: .permissionDenied)
         case ENOTDIR: return FileReadError(path: path, reason: .notADirectory)
+        case ELOOP: return FileReadError(path: path, reason: .linkLoop)
         default: return FileReadError(path: path, reason: .io(errno: code))
         }
     }

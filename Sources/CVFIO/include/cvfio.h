@@ -27,4 +27,16 @@ static const uint32_t CVFIO_DEVICE_FLAGS_RESET = VFIO_DEVICE_FLAGS_RESET;
 static const uint32_t CVFIO_DEVICE_FLAGS_PCI = VFIO_DEVICE_FLAGS_PCI;
 static const uint32_t CVFIO_PCI_CONFIG_REGION_INDEX = VFIO_PCI_CONFIG_REGION_INDEX;
 
+// openat2(2) with RESOLVE_IN_ROOT (Linux 5.6; Sources/CVFIO/openat2.c): glibc has no wrapper, and the call
+// takes a struct Swift would have to lay out by hand.
+
+/// Opens `path` as if `root` were `/`: absolute link targets start again at `root`, `..` stops there, and
+/// magic links (/proc/PID/fd) are refused. Returns the fd, or -1 with errno (ENOSYS before Linux 5.6;
+/// EAGAIN when a concurrent rename made the kernel give up, worth retrying).
+int cvfio_open_in_root(int root, const char *path, int flags);
+/// O_PATH, which Glibc's Swift overlay does not export (it needs _GNU_SOURCE).
+int cvfio_o_path(void);
+
+#include "cvfio_cleanup.h"
+
 #endif

@@ -28,6 +28,12 @@ public struct FileReadError: Error, Sendable, Equatable, CustomStringConvertible
         case notADirectory
         case notALink
         case escapesRoot(String)
+        /// A FIFO, socket or device where a regular file was expected ("a FIFO").
+        case notARegularFile(String)
+        /// Larger than vfioctl reads (a limit in bytes or entries, so a hostile tree cannot exhaust memory).
+        case tooLarge(limit: Int)
+        /// More than 40 symbolic links on the way, as the kernel's ELOOP.
+        case linkLoop
         case io(errno: Int32)
     }
     public let path: String
@@ -45,6 +51,9 @@ public struct FileReadError: Error, Sendable, Equatable, CustomStringConvertible
         case .notADirectory: return "\(path): not a directory"
         case .notALink: return "\(path): not a symbolic link"
         case .escapesRoot(let target): return "\(path): symbolic link to \(target) leaves the host root"
+        case .notARegularFile(let kind): return "\(path): is \(kind), not a regular file; refused"
+        case .tooLarge(let limit): return "\(path): larger than the limit of \(limit) bytes; refused"
+        case .linkLoop: return "\(path): too many levels of symbolic links"
         case .io(let errno): return "\(path): read failed (errno \(errno))"
         }
     }
