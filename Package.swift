@@ -34,5 +34,6 @@ let package = Package(
         .testTarget(name: "BindTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/BindTests"),
         .testTarget(name: "ShieldTests", dependencies: ["VFIOCore", "VFIOHost"], path: "Tests/ShieldTests"),
         .testTarget(name: "SpecTests", dependencies: ["VFIOCore", "VFIOHost"], path: "Tests/SpecTests"),
+        .testTarget(name: "ReportTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl"], path: "Tests/ReportTests"),
     ]
 )

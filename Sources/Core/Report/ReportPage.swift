@@ -54,7 +54,8 @@ public enum ReportPage {
             out += ".</li>"
             if a.currentPort != nil && input.host.iommu.enabled {
                 out += "<li><b>Isolated slots elsewhere:</b> " + (a.isolatedElsewhere.isEmpty ? "none on this board"
-                    : a.isolatedElsewhere.map(link).joined(separator: ", ") + " (see the port table below)") + "</li>"
+                    : a.isolatedElsewhere.prefix(8).map(link).joined(separator: ", ")
+                    + (a.isolatedElsewhere.count > 8 ? " and \(a.isolatedElsewhere.count - 8) more" : "") + " (see the port table below)") + "</li>"
             }
             out += "<li><b>ACS override:</b> \(HTML.escape(a.acsOverride))</li></ul></div>"
         }
@@ -140,7 +141,7 @@ public enum ReportPage {
     .scroll{overflow:auto;max-height:900px;border:1px solid #e3e3e3;border-radius:4px;background:#fcfcfc}
     svg text{font:11px monospace;fill:#1d1d1f}
     .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:4px 18px}.legend svg{vertical-align:middle}
-    .d rect{stroke-width:1}.v-alone rect,.badge.v-alone{fill:#d4efd4;background:#d4efd4;stroke:#2e7d32}
+    .d rect{stroke-width:1}#pcie .d rect{height:16px;rx:3px}.v-alone rect,.badge.v-alone{fill:#d4efd4;background:#d4efd4;stroke:#2e7d32}
     .v-group rect,.badge.v-group{fill:#ffeeb8;background:#ffeeb8;stroke:#a87b00}
     .v-blocked rect,.badge.v-blocked{fill:#f7cccc;background:#f7cccc;stroke:#c62828}
     .v-bridge rect,.badge.v-bridge{fill:#e8e8e8;background:#e8e8e8;stroke:#888}
