@@ -6,6 +6,7 @@ enum LatencySVG {
     static let plotRight = 880
     static let plotTop = 20
     static let plotHeight = 220
+    static let markRow = 12
 
     /// The decade range of the x axis in nanoseconds: from the decade below the smallest bucket (at least
     /// 100 ns, so a `< 1 µs` bucket has room) to the decade above the largest maximum.
@@ -42,8 +43,8 @@ enum LatencySVG {
 
     static func render(_ series: [LatencySeries]) -> String {
         let ax = axis(series)
-        let markerRows = series.count
-        let height = plotTop + plotHeight + 40 + markerRows * 16
+        // One label row per mark (p50, p99, p99.9, max) and run: marks of similar runs lie close together.
+        let height = plotTop + plotHeight + 44 + series.count * 4 * markRow
         var maxCount: UInt64 = 1
         for s in series { for b in s.report.buckets { maxCount = max(maxCount, b.count) } }
         let yMax = HTML.log10(Double(maxCount) + 1)
@@ -69,12 +70,13 @@ enum LatencySVG {
             }
             svg += "<path class=\"hist s\(i % 6)\" d=\"\(d)\"/>\n"
             let r = s.report
-            let my = base + 40 + i * 16
-            svg += "<text class=\"sl s\(i % 6)\" x=\"4\" y=\"\(my + 4)\">\(HTML.escape(short(s.label)))</text>"
-            for (name, ns) in [("p50", r.p50), ("p99", r.p99), ("p99.9", r.p999), ("max", r.max)] {
+            let first = base + 44 + i * 4 * markRow
+            svg += "<text class=\"sl s\(i % 6)\" x=\"4\" y=\"\(first + 4)\">\(HTML.escape(short(s.label)))</text>"
+            for (k, (name, ns)) in [("p50", r.p50), ("p99", r.p99), ("p99.9", r.p999), ("max", r.max)].enumerated() {
                 let px = HTML.num(x(Double(ns), ax))
-                svg += "<g class=\"mk s\(i % 6)\" data-mark=\"\(name)\"><line x1=\"\(px)\" y1=\"\(plotTop)\" x2=\"\(px)\" y2=\"\(my - 4)\"/>"
-                    + "<text x=\"\(px)\" y=\"\(my + 4)\">\(name) \(HTML.duration(ns))</text></g>"
+                let my = first + k * markRow
+                svg += "<g class=\"mk s\(i % 6)\" data-mark=\"\(name)\"><line x1=\"\(px)\" y1=\"\(plotTop)\" x2=\"\(px)\" y2=\"\(my)\"/>"
+                    + "<text x=\"\(px)\" dx=\"3\" y=\"\(my + 4)\">\(name) \(HTML.duration(ns))</text></g>"
             }
             svg += "\n"
         }

@@ -164,10 +164,10 @@ public enum ReportPage {
     .st{font-weight:bold;text-transform:uppercase;font-size:11px;padding:1px 5px;border-radius:3px}
     .f-pass .st{background:#d4efd4}.f-info .st{background:#dde8f7}.f-warn .st{background:#ffeeb8}.f-fail .st,.f-crashed .st{background:#f7cccc}.f-skipped .st{background:#eee}
     .plot{fill:#fff;stroke:#aaa}.tick{stroke:#ddd}.axis{text-anchor:middle;fill:#555}
-    .hist{fill-opacity:.25;stroke-width:1.5}.mk line{stroke-width:1;stroke-dasharray:2 2}.mk text{font-size:10px;text-anchor:middle}
+    .hist{fill-opacity:.25;stroke-width:1.5}.mk line{stroke-width:1;stroke-dasharray:2 2}.mk text{font-size:10px;stroke:none}text.sl{stroke:none;font-weight:bold}
     .s0{fill:#1f77b4;stroke:#1f77b4}.s1{fill:#d62728;stroke:#d62728}.s2{fill:#2ca02c;stroke:#2ca02c}
     .s3{fill:#9467bd;stroke:#9467bd}.s4{fill:#ff7f0e;stroke:#ff7f0e}.s5{fill:#17becf;stroke:#17becf}
-    .mk.s0 text,.sl.s0{fill:#1f77b4}.key{display:inline-block;width:10px;height:10px;margin-right:6px}.key.s0{background:#1f77b4}
+    .key{display:inline-block;width:10px;height:10px;margin-right:6px}.key.s0{background:#1f77b4}
     .key.s1{background:#d62728}.key.s2{background:#2ca02c}.key.s3{background:#9467bd}.key.s4{background:#ff7f0e}.key.s5{background:#17becf}
     footer{color:#888;font-size:12px;margin:2em 0}
     """
