@@ -63,8 +63,11 @@ import Testing
         #expect(byPort["0000:00:01.1"]?.acs == "none")
         #expect(byPort["0000:00:1c.0"]?.isolated == true)
         #expect(byPort["0000:08:08.0"]?.isolated == true)
-        // The Navi card's own one-port switch is not a slot of the board.
+        // The Navi card's own one-port switch is not a slot of the board, nor is the root port leading to the
+        // PLX switch whose downstream ports are.
         #expect(byPort["0000:03:00.0"] == nil)
+        #expect(byPort["0000:00:1d.0"] == nil)
+        #expect(Set(byPort.keys) == ["0000:00:01.0", "0000:00:01.1", "0000:00:1b.0", "0000:00:1c.0", "0000:08:08.0", "0000:08:10.0"])
         let advice = SlotAdvice.advise(input, ports: ports)
         let gtx = try #require(advice.first { $0.device.description == "0000:01:00.0" })
         #expect(gtx.verdict == .group && gtx.currentPort?.description == "0000:00:01.0")

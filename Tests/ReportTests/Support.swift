@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import VFIOCore
 import VFIOHost
 
@@ -16,9 +17,16 @@ enum Repo {
             .map { "examples/hosts/\($0)" }
     }
 
+    /// Each example host is loaded once per test run: loading (pci.ids names included) dominates a debug build's
+    /// test time, and the model is a value, so tests cannot disturb each other through it.
     static func load(_ host: String) throws -> HostModel {
-        try HostSession(root: path(host)).load()
+        if let cached = loaded.withLock({ $0[host] }) { return cached }
+        let model = try HostSession(root: path(host)).load()
+        loaded.withLock { $0[host] = model }
+        return model
     }
+
+    private static let loaded = Mutex<[String: HostModel]>([:])
 
     /// The built `vfioctl` next to the test bundle (or `VFIOCTL_BIN`).
     static var vfioctl: String {

@@ -37,8 +37,8 @@ public struct SlotAdvice: Sendable {
 
     /// Ports that are slots: every root port and switch downstream port that declares one (PCIe Capabilities
     /// "Slot Implemented"; all of them when none declares it, as when configuration space is not readable),
-    /// except the lone downstream port of a one-port switch: that is the bridge on a card (Navi GPUs carry one),
-    /// not a slot of the board.
+    /// except the lone downstream port of a one-port switch (the bridge on a card: Navi GPUs carry one) and
+    /// ports with slots below them (a root port leading to a switch on the board).
     static func slotPorts(_ host: HostModel) -> [PCIDevice] {
         let ports = host.devices.filter { portType($0) == .rootPort || portType($0) == .downstreamPort }
         var downstreamPerSwitch: [PCIAddress: Int] = [:]
@@ -50,7 +50,10 @@ public struct SlotAdvice: Sendable {
             return (downstreamPerSwitch[up] ?? 0) > 1
         }
         let declared = boardPorts.filter { $0.capabilities?.express?.slotImplemented == true }
-        return declared.isEmpty ? boardPorts : declared
+        let slots = declared.isEmpty ? boardPorts : declared
+        // A port leading to a switch on the board is not a slot itself: the switch's ports are.
+        let hasSlotBelow = Set(slots.flatMap(\.upstreamBridges))
+        return slots.filter { !hasSlotBelow.contains($0.address) }
     }
 
     /// Every slot port of the board with what a card there would get.
