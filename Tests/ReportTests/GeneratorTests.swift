@@ -80,6 +80,17 @@ import Testing
         #expect(igpu.currentPort == nil && igpu.isolatedElsewhere.isEmpty)
     }
 
+    @Test func deviceFocusNarrowsTheAdvisorAndDoctor() throws {
+        let host = try Repo.load("examples/hosts/z490-three-gpus")
+        let nvme = try #require(PCIAddress("0000:05:00.0"))
+        let input = ReportInput.make(host: host, source: "z490", focus: [nvme])
+        #expect(SlotAdvice.targets(input) == [nvme])
+        #expect(input.doctor.findings.contains { $0.check == "device.group-isolation" && $0.subjects.first == nvme && $0.status == .pass })
+        let html = ReportPage.render(input)
+        #expect(html.contains("(for 0000:05:00.0)"))
+        #expect(!html.contains("<h3><a href=\"#d-0000-06-00-0\">"))
+    }
+
     @Test func cpuMapDrawsTheSpec() throws {
         var spec = VMSpec(name: "vm", vcpus: 4, memoryMiB: 8192)
         spec.cpu.pin = [1, 11, 2, 12]

@@ -82,7 +82,7 @@ func doctorVerdict(_ host: HostModel, _ d: PCIDevice) -> String {
     switch f.status {
     case .pass, .info: return "alone"
     case .warn: return "group"
-    case .fail, .crashed: return "blocked"
-    case .skipped: return "none"
+    case .fail: return "blocked"
+    case .skipped, .crashed: return "none"
     }
 }

@@ -9,7 +9,7 @@ public enum PassVerdict: String, Sendable, CaseIterable {
     case blocked
     /// Bridges and root ports stay with the host.
     case bridge
-    /// No IOMMU: nothing can be passed.
+    /// No IOMMU (nothing can be passed), or doctor could not decide.
     case none
 
     public var label: String {
@@ -18,7 +18,7 @@ public enum PassVerdict: String, Sendable, CaseIterable {
         case .group: "passable with its group"
         case .blocked: "blocked by host-critical members"
         case .bridge: "bridge (stays with the host)"
-        case .none: "no IOMMU group"
+        case .none: "no verdict (no IOMMU)"
         }
     }
 
@@ -27,8 +27,8 @@ public enum PassVerdict: String, Sendable, CaseIterable {
         switch status {
         case .pass, .info: self = .alone
         case .warn: self = .group
-        case .fail, .crashed: self = .blocked
-        case .skipped: self = .none
+        case .fail: self = .blocked
+        case .skipped, .crashed: self = .none
         }
     }
 }
