@@ -38,5 +38,6 @@ let package = Package(
                     exclude: ["Schemas"]),
         .testTarget(name: "ROMTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl"], path: "Tests/ROMTests"),
         .testTarget(name: "HoldersTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl"], path: "Tests/HoldersTests"),
+        .testTarget(name: "ReportTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl"], path: "Tests/ReportTests"),
     ]
 )

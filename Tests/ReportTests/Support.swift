@@ -1,0 +1,88 @@
+import Foundation
+import Synchronization
+import VFIOCore
+import VFIOHost
+
+/// Paths and programs the report tests use.
+enum Repo {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+
+    /// Every bundled example host directory, relative to the repository.
+    static var exampleHosts: [String] {
+        let dir = root.appendingPathComponent("examples/hosts")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        return names.sorted().filter { FileManager.default.fileExists(atPath: dir.appendingPathComponent("\($0)/sys").path) }
+            .map { "examples/hosts/\($0)" }
+    }
+
+    /// Each example host is loaded once per test run: loading (pci.ids names included) dominates a debug build's
+    /// test time, and the model is a value, so tests cannot disturb each other through it.
+    static func load(_ host: String) throws -> HostModel {
+        if let cached = loaded.withLock({ $0[host] }) { return cached }
+        let model = try HostSession(root: path(host)).load()
+        loaded.withLock { $0[host] = model }
+        return model
+    }
+
+    private static let loaded = Mutex<[String: HostModel]>([:])
+
+    /// The built `vfioctl` next to the test bundle (or `VFIOCTL_BIN`).
+    static var vfioctl: String {
+        if let env = ProcessInfo.processInfo.environment["VFIOCTL_BIN"] { return env }
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for dir in [products, products.deletingLastPathComponent()] {
+            let candidate = dir.appendingPathComponent("vfioctl").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return path(".build/debug/vfioctl")
+    }
+
+    static var chromium: String? {
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs a program to completion; output goes through files so a chatty stderr cannot fill a pipe and stall it.
+    static func run(_ executable: String, _ args: [String]) throws -> Result {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("report-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out"), err = dir.appendingPathComponent("err")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        p.currentDirectoryURL = root
+        p.standardOutput = try FileHandle(forWritingTo: out)
+        p.standardError = try FileHandle(forWritingTo: err)
+        try p.run()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus,
+                      stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    }
+}
+
+/// The verdict doctor gives a device when asked about it alone (`vfioctl doctor --device ADDR`): the status of
+/// its `device.group-isolation` finding; bridges are never passed.
+func doctorVerdict(_ host: HostModel, _ d: PCIDevice) -> String {
+    if d.isBridge { return "bridge" }
+    // The one check behind the verdict, by its stable id, exactly as `doctor --device ADDR` runs it.
+    let checks = CheckRegistry.all.filter { $0.id == "device.group-isolation" }
+    let report = Doctor.run(CheckContext(host: host, targets: [d.address]), checks: checks)
+    guard let f = report.findings.first(where: { $0.check == "device.group-isolation" }) else { return "none" }
+    switch f.status {
+    case .pass, .info: return "alone"
+    case .warn: return "group"
+    case .fail: return "blocked"
+    case .skipped, .crashed: return "none"
+    }
+}
