@@ -137,8 +137,8 @@ public struct HandoffExecutor: Sendable {
         switch c {
         case .driver(let a, let name):
             return ((try? files.readLinkName(PCIDriverPaths.driverLink(a))) ?? nil) == name
-        case .exists(let p): return files.kind(of: p) != nil || Syscalls.kind(files.realPath(p), followLinks: false) != nil
-        case .absent(let p): return files.kind(of: p) == nil && Syscalls.kind(files.realPath(p), followLinks: false) == nil
+        case .exists(let p): return files.kind(of: p) != nil || Syscalls.kind(files.realPath(p, followFinalLink: false), followLinks: false) != nil
+        case .absent(let p): return files.kind(of: p) == nil && Syscalls.kind(files.realPath(p, followFinalLink: false), followLinks: false) == nil
         case .reads(let p, let v): return ((try? files.readOptionalText(p)) ?? nil) == v
         case .succeeds(let argv): return runner.run(argv, timeout: commandTimeout).succeeded
         }

@@ -28,7 +28,7 @@ public struct LiveShieldKernel: ShieldKernel {
     public func removeCgroup(_ path: String) throws(HostWriteError) {
         // A task forked into the cgroup between emptying it and rmdir makes it busy for a moment.
         for attempt in 0..<20 {
-            if rmdir(files.realPath(path)) == 0 || errno == ENOENT { return }
+            if rmdir(files.realPath(path, followFinalLink: false)) == 0 || errno == ENOENT { return }
             let e = errno
             if e != EBUSY || attempt == 19 { throw HostWriteError(path: path, value: "(rmdir)", errno: e) }
             usleep(10_000)

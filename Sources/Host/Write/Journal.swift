@@ -14,7 +14,7 @@ public enum RuntimeState {
     /// Creates the directory (mode 0700) when it is missing; refuses one that is a symbolic link (its files would
     /// land wherever it points).
     static func ensureDirectory(_ files: RootedFileSystem) throws(HostWriteError) {
-        let real = files.realPath(directory)
+        let real = files.realPath(directory, followFinalLink: false)
         var st = stat()
         if lstat(real, &st) == 0 {
             guard st.st_mode & S_IFMT == S_IFDIR else {
@@ -34,7 +34,7 @@ public enum RuntimeState {
     /// of the expected owner with mode 0600 or 0644: a journal decides what `restore` writes to the host, so one
     /// somebody else could have written is refused, with the command that fixes it.
     static func open(_ files: RootedFileSystem, _ path: String, flags: Int32) throws(HostWriteError) -> Int32 {
-        let fd = Glibc.open(files.realPath(path), flags | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let fd = Glibc.open(files.realPath(path, followFinalLink: false), flags | O_NOFOLLOW | O_CLOEXEC, 0o600)
         if fd < 0 {
             let e = errno
             if e == ELOOP {
@@ -241,7 +241,7 @@ public struct Journal<Record: Codable & Sendable>: Sendable {
             kept.append(0x0A)
         }
         let tmp = path + ".new"
-        unlink(files.realPath(tmp))
+        unlink(files.realPath(tmp, followFinalLink: false))
         let fd = try RuntimeState.open(files, tmp, flags: O_WRONLY | O_CREAT | O_EXCL)
         var written = 0
         while written < kept.count {
@@ -257,7 +257,7 @@ public struct Journal<Record: Codable & Sendable>: Sendable {
         }
         let synced = fsync(fd) == 0
         close(fd)
-        guard synced, rename(files.realPath(tmp), files.realPath(path)) == 0 else {
+        guard synced, rename(files.realPath(tmp, followFinalLink: false), files.realPath(path, followFinalLink: false)) == 0 else {
             throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot replace the journal")
         }
         return contents.corrupt
@@ -265,7 +265,7 @@ public struct Journal<Record: Codable & Sendable>: Sendable {
 
     /// Deletes the journal once everything it protects has been restored.
     public func remove() throws(HostWriteError) {
-        if unlink(files.realPath(path)) != 0 && errno != ENOENT { throw HostWriteError(path: path, value: "", errno: errno) }
+        if unlink(files.realPath(path, followFinalLink: false)) != 0 && errno != ENOENT { throw HostWriteError(path: path, value: "", errno: errno) }
     }
 }
 
