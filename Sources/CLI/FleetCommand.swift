@@ -20,7 +20,7 @@ struct Fleet: ParsableCommand {
             do { session = try HostSession(root: path) } catch { throw CLIError(error.description) }
             let host: HostModel
             do { host = try session.load() } catch { throw CLIError("\(path): \(error)") }
-            let fromFile = FleetNodeName.read(session.files)
+            let fromFile = host.hostname
             let name = fromFile ?? nodeName(fromPath: path)
             guard FleetNodeName.isValid(name) else {
                 let source = fromFile == nil ? "its file name (it has no hostname file)" : "its hostname (\(FleetNodeName.sources.joined(separator: " or ")))"

@@ -49,6 +49,8 @@ public struct HostLoader: Sendable {
         host.cmdline = KernelCommandLine(text("/proc/cmdline", &problems) ?? "")
         (host.irqs, host.defaultIRQAffinity) = loadIRQs(affinities: scope.contains(.system), &problems)
         if scope.contains(.system) {
+            // The node's name (fleet reports, bug reports): read here so that snapshots carry it.
+            host.hostname = FleetNodeName.read(files)
             host.loadedModules = ProcParsers.modules(optionalText("/proc/modules", &problems) ?? "")
             host.sysModules = Set(list("/sys/module", &problems))
             for file in list("/etc/modprobe.d", &problems) where file.hasSuffix(".conf") {

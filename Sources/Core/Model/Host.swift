@@ -6,6 +6,8 @@ public struct HostModel: Sendable {
     public var kvm = KVMState()
     /// `/proc/cmdline`: what actually booted.
     public var cmdline = KernelCommandLine("")
+    /// `/proc/sys/kernel/hostname`, else `/etc/hostname` (first line); nil when neither names the host.
+    public var hostname: String?
     /// `/proc/modules` names (also modules built in show under `/sys/module`, see `builtinOrLoaded`).
     public var loadedModules: Set<String> = []
     /// `/sys/module/*` names: loaded modules plus built-in ones that have parameters.
