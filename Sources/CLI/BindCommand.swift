@@ -13,29 +13,33 @@ struct Bind: ParsableCommand {
             Bridges keep their driver; devices already on vfio-pci are left alone. Every write is journaled first, so \
             'vfioctl restore' gives the original drivers back, even after a crash. A failure half-way rolls back.
             Refused unless --force: no IOMMU, no interrupt remapping, a bridge, a group holding what the host needs \
-            (root filesystem, default route, ISA/LPC, SMBus, USB/storage/network in use), and the display unless \
-            --take-display. Exit status: 0 bound, 2 refused, 3 failed (and rolled back).
+            (root filesystem, default route, ISA/LPC, SMBus, mounted storage or swap, a NIC that is up, the USB \
+            controller of the keyboard or mouse; the same verdicts as doctor's device.group-isolation), and the display \
+            unless --take-display. Exit status: 0 bound, 2 refused, 3 failed (and rolled back), 64 usage error.
             """)
 
     @OptionGroup var root: RootOptions
-    @Argument(help: ArgumentHelp("PCI addresses (0000:03:00.0 or 03:00.0).", valueName: "ADDR")) var addresses: [String]
+    @Argument(help: ArgumentHelp("PCI addresses (0000:03:00.0 or 03:00.0).", valueName: "ADDR")) var addresses: [PCIAddress]
     @Flag(help: "Print the exact writes and commands, change nothing.") var dryRun = false
     @Flag(help: "Bind despite the refusals (they are printed as warnings).") var force = false
     @Flag(help: "Single-GPU handoff: stop the display manager, unbind vtconsoles and firmware framebuffers, unload the GPU's DRM driver, then bind.")
     var takeDisplay = false
+    @Flag(help: "With --dry-run: print the plan as JSON ({\"steps\": [...], \"refusals\": [{\"device\", \"hostCritical\", \"reason\"}]}).")
+    var json = false
+
+    func validate() throws {
+        if json && !dryRun { throw ValidationError("--json prints the plan only: add --dry-run") }
+    }
 
     func run() throws {
-        let targets = try addresses.map { text throws -> PCIAddress in
-            guard let a = PCIAddress(text) else { throw CLIError("'\(text)' is not a PCI address (0000:03:00.0)") }
-            return a
-        }
+        let targets = addresses
         // Only what the plan needs: the inventory (no device details, no system facts) and, once the plan is
         // known, names for the functions the header prints (not the whole pci.ids; see PCIIDsExcerpt).
         let session = try root.open()
         try HostChange.refuseSnapshot(session, "bind", dryRun: dryRun)
         // Held from reading the host to the last journal record: a second bind or a shield plans on what this one
         // leaves.
-        let lock = dryRun ? nil : try HostChange.lock(session, command: (["bind"] + addresses).joined(separator: " "))
+        let lock = dryRun ? nil : try HostChange.lock(session, command: (["bind"] + addresses.map(\.description)).joined(separator: " "))
         defer { withExtendedLifetime(lock) {} }
         var host: HostModel
         do { host = try HostLoader(session.files).load(.inventory, groupsOf: targets) } catch { throw CLIError("\(root.root): \(error)") }
@@ -43,6 +47,11 @@ struct Bind: ParsableCommand {
         let plan: BindPlan
         do { plan = try BindPlanner.plan(targets, host: host, facts: facts, options: BindOptions(force: force, takeDisplay: takeDisplay)) } catch {
             throw CLIError(error.description)
+        }
+        if json {
+            Output.write(plan.json.serialized(pretty: true))
+            if !plan.allowed { throw ExitCode(2) }
+            return
         }
         let printed = BindText.printed(plan, host: host).compactMap { host.device($0) }
         if let ids = BindNames.database(session.files, naming: printed, override: environment("VFIOCTL_PCI_IDS")) {

@@ -9,23 +9,18 @@ struct Doctor: ParsableCommand {
 
     @OptionGroup var root: RootOptions
     @Option(name: .customLong("device"), help: ArgumentHelp("Focus on passing this device (and its group) to a VM.", valueName: "ADDR"))
-    var devices: [String] = []
+    var devices: [PCIAddress] = []
     @Flag(help: "Print findings as JSON.") var json = false
     @Flag(name: .shortAndLong, help: "Show evidence for passing checks too.") var verbose = false
 
     func run() throws {
-        let (_, host) = try root.load()
-        var targets: [PCIAddress] = []
-        for text in devices {
-            guard let address = PCIAddress(text) else {
-                throw CLIError("--device \(text): not a PCI address (expected DDDD:BB:DD.F, e.g. 0000:01:00.0)")
-            }
-            guard host.device(address) != nil else {
-                throw CLIError("--device \(address): no such PCI device on this host (vfioctl list shows them)")
-            }
-            targets.append(address)
+        let (session, host) = try root.load()
+        for address in devices where host.device(address) == nil {
+            throw CLIError("--device \(address): no such PCI device on this host (vfioctl list shows them)")
         }
-        let report = VFIOCore.Doctor.run(CheckContext(host: host, targets: targets))
+        // What the host uses its devices for (mounts, default route, keyboards): HostNeeds judges groups by it.
+        let usage = HostUsage.load(session.files)
+        let report = VFIOCore.Doctor.run(CheckContext(host: host, targets: devices, usage: usage))
         if json {
             Output.write(DoctorRenderer.json(report).serialized(pretty: true))
         } else {

@@ -1,9 +1,13 @@
+import ArgumentParser
+import VFIOCore
+
 /// The commands the libvirt hook runs at every VM start and stop (`bind`, `restore`, `shield`, `unshield`) parse
 /// their plain forms here, without ArgumentParser: building its parser (reflection over every property wrapper)
 /// costs more than a whole bind's sysfs work on a slow machine. Only the forms ArgumentParser would read the same
 /// way are accepted: long options by their declared names (`--opt value` or `--opt=value`), flags, positional
 /// arguments. Anything else (help, short options, `--`, an unknown or repeated option, a missing value, a bad
-/// number) returns nil, and the arguments go through ArgumentParser, which prints its usage errors.
+/// number, a value of the wrong type, a failed `validate()`) returns nil, and the arguments go through
+/// ArgumentParser, which prints its usage errors (exit 64).
 /// CLITests check that both parsers agree.
 struct FastArguments {
     var flags: Set<String> = []
@@ -63,25 +67,28 @@ extension Bind {
     static func fastParse(_ arguments: [String]) -> Bind? {
         guard let a = FastArguments(arguments, flags: ["--dry-run", "--force", "--take-display"], options: ["--root"]),
               !a.positionals.isEmpty else { return nil }
+        guard let addresses: [PCIAddress] = typed(a.positionals) else { return nil }
         var c = Bind()
         c.root = a.root
-        c.addresses = a.positionals
+        c.addresses = addresses
         c.dryRun = a.flags.contains("--dry-run")
         c.force = a.flags.contains("--force")
         c.takeDisplay = a.flags.contains("--take-display")
-        return c
+        c.json = false
+        return validated(c)
     }
 }
 
 extension Restore {
     static func fastParse(_ arguments: [String]) -> Restore? {
         guard let a = FastArguments(arguments, flags: ["--dry-run", "--drop-corrupt"], options: ["--root"]) else { return nil }
+        guard let addresses: [PCIAddress] = typed(a.positionals) else { return nil }
         var c = Restore()
         c.root = a.root
-        c.addresses = a.positionals
+        c.addresses = addresses
         c.dryRun = a.flags.contains("--dry-run")
         c.dropCorrupt = a.flags.contains("--drop-corrupt")
-        return c
+        return validated(c)
     }
 }
 
@@ -95,15 +102,20 @@ extension Shield {
             guard let pid = Int(text) else { return nil }
             pids.append(pid)
         }
+        var cpus: CPUSet?
+        if let text = a.options["--cpus"] {
+            guard let set = CPUSet(argument: text) else { return nil }
+            cpus = set
+        }
         var c = Shield()
         c.root = a.root
-        c.cpus = a.options["--cpus"]
+        c.cpus = cpus
         c.spec = a.options["--spec"]
         c.vm = a.options["--vm"]
         c.dryRun = a.flags.contains("--dry-run")
         c.move = pids
         c.status = a.flags.contains("--status")
-        return c
+        return validated(c)
     }
 }
 
@@ -114,6 +126,22 @@ extension Unshield {
         c.root = a.root
         c.vm = a.options["--vm"]
         c.dropCorrupt = a.flags.contains("--drop-corrupt")
-        return c
+        return validated(c)
     }
+}
+
+/// Each value as its argument type, or nil when one is not (ArgumentParser then names it).
+private func typed<T: ExpressibleByArgument>(_ texts: [String]) -> [T]? {
+    var out: [T] = []
+    for text in texts {
+        guard let value = T(argument: text) else { return nil }
+        out.append(value)
+    }
+    return out
+}
+
+/// The command when its `validate()` passes; nil sends the arguments to ArgumentParser, which reports the error.
+private func validated<C: ParsableCommand>(_ command: C) -> C? {
+    var checked = command
+    return (try? checked.validate()) == nil ? nil : command
 }

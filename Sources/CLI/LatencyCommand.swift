@@ -21,7 +21,7 @@ struct Latency: ParsableCommand {
     @Option(help: ArgumentHelp("The CPU to probe.", valueName: "N")) var cpu: Int
     @Option(help: ArgumentHelp("How long to measure.", valueName: "SECONDS")) var duration: Double = 10
     @Option(help: ArgumentHelp("Scheduling policy of the probe: other (SCHED_OTHER, like a vCPU thread) or fifo.", valueName: "other|fifo"))
-    var policy: String = "other"
+    var policy: LatencyReport.Policy = .other
     @Flag(help: "Spin like a vCPU thread instead of sleeping, and report the share of wall time spent waiting for the CPU.")
     var busy = false
     @Flag(help: "Print JSON.") var json = false
@@ -30,9 +30,13 @@ struct Latency: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the per-microsecond histogram in cyclictest's --histfile format.", valueName: "PATH"))
     var histfile: String?
 
+    func validate() throws {
+        guard (0...CPUSet.maxCPU).contains(cpu) else { throw ValidationError("--cpu \(cpu): expected a CPU number 0…\(CPUSet.maxCPU)") }
+        guard duration > 0, duration <= 86_400 else { throw ValidationError("--duration \(duration): expected 0 < SECONDS <= 86400") }
+    }
+
     func run() throws {
-        guard let p = LatencyReport.Policy(rawValue: policy) else { throw CLIError("--policy \(policy): expected other or fifo") }
-        guard duration > 0, duration <= 86_400 else { throw CLIError("--duration \(duration): expected 0 < SECONDS <= 86400") }
+        let p = policy
         let files = try root.open().files
         var probe = LatencyProbe(cpu: cpu, durationNs: UInt64(duration * 1e9), policy: p, files: files)
         probe.holdIdleStates = !allowIdleStates

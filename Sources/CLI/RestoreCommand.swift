@@ -14,19 +14,16 @@ struct Restore: ParsableCommand {
             """)
 
     @OptionGroup var root: RootOptions
-    @Argument(help: ArgumentHelp("PCI addresses; none: everything vfioctl holds.", valueName: "ADDR")) var addresses: [String] = []
+    @Argument(help: ArgumentHelp("PCI addresses; none: everything vfioctl holds.", valueName: "ADDR")) var addresses: [PCIAddress] = []
     @Flag(help: "Print the writes and commands, change nothing.") var dryRun = false
     @Flag(help: "First remove the journal lines that are not records (named by an earlier restore), then restore.")
     var dropCorrupt = false
 
     func run() throws {
-        let targets = try addresses.map { text throws -> PCIAddress in
-            guard let a = PCIAddress(text) else { throw CLIError("'\(text)' is not a PCI address (0000:03:00.0)") }
-            return a
-        }
+        let targets = addresses
         let session = try root.open()
         try HostChange.refuseSnapshot(session, "restore", dryRun: dryRun)
-        let lock = dryRun ? nil : try HostChange.lock(session, command: (["restore"] + addresses).joined(separator: " "))
+        let lock = dryRun ? nil : try HostChange.lock(session, command: (["restore"] + addresses.map(\.description)).joined(separator: " "))
         defer { withExtendedLifetime(lock) {} }
         let executor = HandoffExecutor(files: session.files, writer: RootedHostWriter(files: session.files))
         if dropCorrupt && !dryRun {
@@ -40,7 +37,7 @@ struct Restore: ParsableCommand {
         if items.isEmpty && contents.corrupt.isEmpty {
             // A journal whose items are all closed goes (as after any restore).
             if !dryRun && targets.isEmpty { _ = try? executor.restore([]) }
-            print(targets.isEmpty ? "nothing to restore: the journal holds no device" : "nothing to restore for \(addresses.joined(separator: " "))")
+            print(targets.isEmpty ? "nothing to restore: the journal holds no device" : "nothing to restore for \(addresses.map(\.description).joined(separator: " "))")
             return
         }
         if dryRun {

@@ -16,7 +16,7 @@ struct Shield: ParsableCommand {
             """)
 
     @OptionGroup var root: RootOptions
-    @Option(help: ArgumentHelp("CPUs to dedicate to VMs, in the kernel's list format.", valueName: "LIST")) var cpus: String?
+    @Option(help: ArgumentHelp("CPUs to dedicate to VMs, in the kernel's list format.", valueName: "LIST")) var cpus: CPUSet?
     @Option(help: ArgumentHelp("Take the CPUs from a VM spec's pinning (the libvirt hook uses this).", valueName: "SPEC")) var spec: String?
     @Flag(help: "Print every change (old → new) and change nothing.") var dryRun = false
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Put these processes (a QEMU, a benchmark) on the VM side.", valueName: "PID"))
@@ -24,6 +24,18 @@ struct Shield: ParsableCommand {
     @Flag(help: "What is shielded, what could not move and why.") var status = false
     @Option(help: ArgumentHelp("The VM the shield is for (several VMs may hold shields at once; unshield --vm gives back one).", valueName: "NAME"))
     var vm: String?
+
+    func validate() throws {
+        if let vm, !Self.isVMName(vm) {
+            throw ValidationError("--vm '\(escapingControls(vm))': not a VM name (libvirt's domain name: printable, up to 256 bytes)")
+        }
+        if cpus != nil && spec != nil { throw ValidationError("give either --cpus or --spec") }
+        if !move.isEmpty && (cpus != nil || spec != nil) { throw ValidationError("--move takes only PIDs; shield --cpus first") }
+    }
+
+    static func isVMName(_ vm: String) -> Bool {
+        !(vm.isEmpty || vm.hasPrefix("-") || vm.utf8.count > 256 || vm.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }))
+    }
 
     func run() throws {
         let session = try root.open()
@@ -42,15 +54,11 @@ struct Shield: ParsableCommand {
                 return
             }
             if !move.isEmpty {
-                guard cpus == nil, spec == nil else { throw CLIError("--move takes only PIDs; shield --cpus first") }
                 let out = try executor.move(move, hierarchy: try ShieldLoader(files).hierarchy())
                 print("moved \(out.changed) of \(move.count) process\(move.count == 1 ? "" : "es") to the VM side")
                 for r in out.refused { print("  could not move \(r.subject): \(r.reason)") }
                 if !out.refused.isEmpty { throw ExitCode(1) }
                 return
-            }
-            if let vm, vm.isEmpty || vm.hasPrefix("-") || vm.utf8.count > 256 || vm.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) {
-                throw CLIError("--vm '\(vm)': not a VM name (libvirt's domain name: printable, up to 256 bytes)")
             }
             let list = try vmCPUs()
             let union = try executor.cpusToShield(owner: vm, cpus: list)
@@ -80,8 +88,7 @@ struct Shield: ParsableCommand {
 
     private func vmCPUs() throws -> CPUSet {
         switch (cpus, spec) {
-        case (let list?, nil):
-            guard let set = CPUSet(list: list), !set.isEmpty else { throw CLIError("--cpus '\(list)': not a CPU list like 2-7,10-15") }
+        case (let set?, nil):
             return set
         case (nil, let path?):
             let vm = try SpecFile.load(path)

@@ -15,7 +15,9 @@ struct SnapshotCommand: ParsableCommand {
         let recorder = RecordingReader(session.files)
         let host: HostModel
         do { host = try session.load(reader: recorder) } catch { throw CLIError("\(root.root): \(error)") }
-        // Doctor's checks read nothing beyond the model, so loading the model is the complete read set.
+        // Doctor's checks read nothing beyond the model and what the host uses its devices for (HostNeeds' facts),
+        // so loading both is the complete read set.
+        _ = HostUsage.load(recorder)
         do {
             let summary = try Snapshot.write(accesses: recorder.accesses, from: session.files, to: output)
             print("wrote \(output): \(host.devices.count) PCI devices, \(summary.files) files, \(summary.links) links, \(summary.redactions) values redacted")

@@ -17,6 +17,12 @@ struct Unshield: ParsableCommand {
     @Flag(help: "First remove the journal lines that are not records (named by an earlier unshield), then restore.")
     var dropCorrupt = false
 
+    func validate() throws {
+        if let vm, !Shield.isVMName(vm) {
+            throw ValidationError("--vm '\(escapingControls(vm))': not a VM name (libvirt's domain name: printable, up to 256 bytes)")
+        }
+    }
+
     func run() throws {
         let session = try root.open()
         try HostChange.refuseSnapshot(session, "unshield", dryRun: false)

@@ -8,10 +8,10 @@ struct Verify: ParsableCommand {
         discussion: "Exit status: 0 when every step works, 1 when one fails (printed with the reason), 3 when vfioctl could not run.")
 
     @OptionGroup var root: RootOptions
-    @Argument(help: ArgumentHelp("The PCI address (0000:03:00.0).", valueName: "ADDR")) var address: String
+    @Argument(help: ArgumentHelp("The PCI address (0000:03:00.0).", valueName: "ADDR")) var address: PCIAddress
 
     func run() throws {
-        guard let a = PCIAddress(address) else { throw CLIError("'\(address)' is not a PCI address (0000:03:00.0)") }
+        let a = address
         // Decided on the resolved root, not the spelling ("/.", "//" are the real root; a link to / is too).
         let session = try root.open()
         guard session.isRealRoot else { throw CLIError("verify talks to the running kernel's /dev/vfio: --root is not supported") }

@@ -61,6 +61,9 @@ import Testing
         ["bind", "01:00.0", "--root"], ["bind", "01:00.0", "--dry-run", "--dry-run"], ["bind", "--", "01:00.0"],
         ["restore", "--root", "a", "--root", "b"], ["shield", "--move", "abc"], ["shield", "--move"],
         ["shield", "--cpus", "1", "extra"], ["unshield", "now"], ["unshield", "--vm"], ["shield", "--vm", "a", "--vm", "b"], ["list"], ["doctor", "--json"], [],
+        // Values of the wrong type or failing validate(): ArgumentParser names them (exit 64).
+        ["bind", "0000:zz:00.0"], ["bind", "01:00.0", "nope"], ["restore", "1:2:3"], ["shield", "--cpus", "7-3"], ["shield", "--cpus="],
+        ["shield", "--cpus", "1", "--spec", "a.toml"], ["shield", "--vm=", "--cpus", "1"], ["unshield", "--vm="], ["bind", "--json", "--dry-run", "01:00.0"],
     ])
     func declines(_ argv: [String]) {
         #expect(Vfioctl.fastParse(argv) == nil)

@@ -132,9 +132,15 @@ extension DoctorReport {
         let r = b.run(["0000:04:00.0"])
         let f = r.finding("device.group-isolation")
         #expect(f?.status == .fail)
-        #expect(f?.subjects.map(\.description).sorted() == ["0000:00:17.0", "0000:00:1f.0", "0000:04:00.0"])
-        #expect(f?.explanation.contains("storage controller in use by ahci") == true)
+        // Exactly what the host needs: the LPC bridge; the SATA controller holds nothing mounted.
+        #expect(f?.subjects.map(\.description) == ["0000:00:1f.0"])
+        #expect(f?.explanation.contains("is the ISA/LPC bridge (the platform's firmware interface)") == true)
         #expect(r.exitStatus == 2)
+        var usage = HostUsage()
+        usage.rootFilesystem[PCIAddress("0000:00:17.0")!] = "the root filesystem (/ on /dev/sda2)"
+        let mounted = Doctor.run(CheckContext(host: b.host, targets: [PCIAddress("0000:04:00.0")!], usage: usage)).finding("device.group-isolation")
+        #expect(mounted?.subjects.map(\.description) == ["0000:00:17.0", "0000:00:1f.0"])
+        #expect(mounted?.explanation.contains("is the controller of the root filesystem (/ on /dev/sda2)") == true)
     }
 
     @Test func otherCardsInTheGroupWarn() {
@@ -273,14 +279,20 @@ extension DoctorReport {
         #expect(f?.evidence.contains { $0.source == "/etc/modprobe.d/vfio.conf" } == true)
     }
 
-    @Test func aGPUsOwnUSBControllerIsNotHostCritical() {
+    /// A USB controller is the host's when its keyboard, mouse or a mounted disk hangs off it, wherever it sits.
+    @Test func aUSBControllerIsHostCriticalOnlyWhenTheHostUsesIt() {
         var b = ModelBuilder()
         b.add("0000:01:00.0", 0x10de, 0x21c4, 0x030000, driver: "nvidia", group: 1)
         b.add("0000:01:00.2", 0x10de, 0x1aec, 0x0c0330, driver: "xhci_hcd", group: 1)
         b.add("0000:04:00.0", 0x1002, 0x731f, 0x030000, driver: "amdgpu", group: 1)
         #expect(b.run(["0000:04:00.0"]).status("device.group-isolation") == [.warn])
-        b.add("0000:00:14.0", 0x8086, 0x06ed, 0x0c0330, driver: "xhci_hcd", group: 1)
-        #expect(b.run(["0000:04:00.0"]).status("device.group-isolation") == [.fail])
+        let xhci = b.add("0000:00:14.0", 0x8086, 0x06ed, 0x0c0330, driver: "xhci_hcd", group: 1)
+        #expect(b.run(["0000:04:00.0"]).status("device.group-isolation") == [.warn])
+        var usage = HostUsage()
+        usage.inUse[xhci] = "the controller of the host's keyboard (AT Translated Set 2 keyboard)"
+        let f = Doctor.run(CheckContext(host: b.host, targets: [PCIAddress("0000:04:00.0")!], usage: usage)).finding("device.group-isolation")
+        #expect(f?.status == .fail && f?.subjects == [xhci])
+        #expect(f?.explanation.contains("is the controller of the host's keyboard (AT Translated Set 2 keyboard)") == true)
     }
 
     @Test func oneFindingPerCardWithoutTargets() {

@@ -15,8 +15,33 @@ public struct BindPlan: Sendable, Equatable {
     /// Whether the plan may run: no refusal, or all of them lifted by the flags.
     public var allowed = true
     public var steps: [HandoffStep] = []
+    /// `--take-display` was given: the display refusals no longer count as the host's needs.
+    public var takeDisplay = false
 
     public var isNoOp: Bool { steps.isEmpty }
+
+    /// `vfioctl bind --dry-run --json`: `{"steps": [...], "refusals": [{"device", "hostCritical", "reason"}]}`.
+    /// A refusal of the whole host (no IOMMU) is listed once per named device.
+    public var json: JSON {
+        let refused: [JSON] = refusals.flatMap { r -> [JSON] in
+            let devices = r.device.map { [$0] } ?? targets
+            return devices.map { a in
+                .object([("device", .string(a.description)), ("hostCritical", .bool(r.isHostCritical(displayHandoff: takeDisplay))),
+                         ("reason", .string(r.description))])
+            }
+        }
+        let listed: [JSON] = steps.map { s in
+            let action: JSON
+            switch s.action {
+            case .write(let path, let value)?: action = .object([("write", .string(path)), ("value", .string(value))])
+            case .run(let argv)?: action = .object([("run", .strings(argv))])
+            case nil: action = .null
+            }
+            return .object([("summary", .string(s.summary)), ("action", action), ("onlyIf", .optional(s.onlyIf?.description)),
+                            ("waitFor", .strings(s.waitFor.map(\.description))), ("notRun", .optional(s.refusal))])
+        }
+        return .object([("steps", .array(listed)), ("refusals", .array(refused))])
+    }
 }
 
 public struct BindOptions: Sendable, Equatable {
@@ -47,27 +72,34 @@ public enum BindPlanner {
 
         // The members: each target's whole group (or the target alone without IOMMU).
         var members: [PCIAddress: PCIAddress] = [:]   // member → the target that brought it
+        var judged: [PCIAddress: PCIAddress] = [:]    // members and group-less targets: what HostNeeds is asked about
         for a in targets {
-            let d = host.device(a)!
+            guard let d = host.device(a) else { continue }
             if d.isBridge { plan.refusals.append(.bridge(a)); continue }
             guard host.iommu.enabled else { members[a] = members[a] ?? a; continue }
-            guard let g = d.iommuGroup else { plan.refusals.append(.noGroup(a)); continue }
+            guard let g = d.iommuGroup else {
+                plan.refusals.append(.noGroup(a))
+                judged[a] = judged[a] ?? a
+                continue
+            }
             if !plan.groups.contains(g) { plan.groups.append(g) }
             members[a] = a
             for m in host.groupMembers(of: a) where members[m.address] == nil { members[m.address] = a }
         }
         plan.groups.sort()
+        judged.merge(members) { kept, _ in kept }
 
-        for address in members.keys.sorted() {
-            let d = host.device(address)!
+        for address in judged.keys.sorted() {
+            guard let d = host.device(address), let target = judged[address] else { continue }
             if d.isBridge { plan.bridgesKept.append(address); continue }
-            if let why = criticalReason(d, host: host, facts: facts) {
-                plan.refusals.append(why.display
-                    ? .display(address, reason: why.reason)
-                    : .hostCritical(target: members[address]!, member: address, reason: why.reason))
+            if case .needed(let reason, let display) = HostNeeds.verdict(d, host: host, usage: facts.usage) {
+                plan.refusals.append(display ? .display(address, reason: reason)
+                                             : .hostCritical(target: target, member: address, reason: reason))
             }
+            guard members[address] != nil else { continue }
             if d.isBoundToVFIO { plan.alreadyBound.append(address) } else { plan.devices.append(address) }
         }
+        plan.takeDisplay = options.takeDisplay
         plan.allowed = options.force || plan.refusals.allSatisfy { options.takeDisplay && $0.liftedByTakeDisplay }
 
         let displays = plan.devices.compactMap { host.device($0) }.filter { showsConsole($0, facts: facts) }
@@ -78,7 +110,7 @@ public enum BindPlanner {
             unloaded = modules
         }
         for address in plan.devices {
-            let d = host.device(address)!
+            guard let d = host.device(address) else { continue }
             let driverGone = d.driver.map { facts.driverModules[$0].map(unloaded.contains) ?? false } ?? false
             plan.steps += deviceSteps(d, driverAtBind: driverGone ? nil : d.driver)
         }
@@ -113,24 +145,8 @@ public enum BindPlanner {
         return steps
     }
 
-    /// Why the host needs this function (nil when it can go), and whether `--take-display` lifts it.
-    static func criticalReason(_ d: PCIDevice, host: HostModel, facts: BindFacts) -> (reason: String, display: Bool)? {
-        if d.isBoundToVFIO { return nil }
-        if let why = facts.rootFilesystem[d.address] { return ("the controller of \(why)", false) }
-        if let why = facts.defaultRoute[d.address] { return ("the network controller carrying \(why)", false) }
-        if d.bootVGA == true { return ("the host's boot display", true) }
-        if showsConsole(d, facts: facts) { return ("showing the host's console (/proc/fb)", true) }
-        // The platform's own functions go nowhere, bound or not (DeviceChecks.hostCritical's wording).
-        if d.pciClass.isISABridge || d.pciClass.isSMBus { return DeviceChecks.hostCritical(d, in: host).map { ($0, false) } }
-        if let why = facts.inUse[d.address] { return (why, false) }
-        return nil
-    }
-
-    /// A display function whose driver has a framebuffer in `/proc/fb` ("0 bochs-drmdrmfb", "0 amdgpudrmfb").
+    /// A display function showing the console (HostNeeds' test, on the facts bind read).
     static func showsConsole(_ d: PCIDevice, facts: BindFacts) -> Bool {
-        guard d.pciClass.isDisplay, !d.isBoundToVFIO else { return false }
-        if d.bootVGA == true { return true }
-        guard let drv = d.driver else { return false }
-        return facts.framebuffers.contains { $0.contains(drv) || $0.contains(drv.replacingHyphens()) }
+        HostNeeds.showsConsole(d, framebuffers: facts.framebuffers)
     }
 }

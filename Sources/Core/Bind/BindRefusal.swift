@@ -18,6 +18,25 @@ public enum BindRefusal: Sendable, Equatable, CustomStringConvertible {
         return false
     }
 
+    /// The function refused; nil for what refuses every device (no IOMMU, no interrupt remapping).
+    public var device: PCIAddress? {
+        switch self {
+        case .noIOMMU, .noInterruptRemapping: nil
+        case .bridge(let a), .noGroup(let a), .display(let a, _): a
+        case .hostCritical(_, let member, _): member
+        }
+    }
+
+    /// Whether the refusal protects something the host needs (`HostNeeds`' verdict), as opposed to a device or
+    /// host VFIO cannot use. A display stops counting once its handoff is asked for.
+    public func isHostCritical(displayHandoff: Bool) -> Bool {
+        switch self {
+        case .hostCritical: true
+        case .display: !displayHandoff
+        case .noIOMMU, .noInterruptRemapping, .bridge, .noGroup: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .noIOMMU:

@@ -41,11 +41,14 @@ public struct CheckContext: Sendable {
     public let host: HostModel
     public let targets: [PCIAddress]
     public let quirks: [DeviceQuirk]
+    /// What the host uses its functions for (`HostNeeds`' facts); without a reader, what the model tells.
+    public let usage: HostUsage
 
-    public init(host: HostModel, targets: [PCIAddress], quirks: [DeviceQuirk] = DeviceQuirk.table) {
+    public init(host: HostModel, targets: [PCIAddress], quirks: [DeviceQuirk] = DeviceQuirk.table, usage: HostUsage? = nil) {
         self.host = host
         self.targets = targets
         self.quirks = quirks
+        self.usage = usage ?? HostUsage(model: host)
     }
 
     /// Devices a passthrough decision is about: the `--device` list, or, without one, every device already on

@@ -10,48 +10,47 @@ enum DeviceChecks {
         return devices.flatMap(body)
     }
 
-    /// Why a group member would hurt the host if taken away, or nil. Functions of a graphics card (its USB-C
-    /// controller, its audio) belong to that card, not to the host's storage, network or input.
-    static func hostCritical(_ d: PCIDevice, in host: HostModel) -> String? {
-        let c = d.pciClass
-        let driver = d.isBoundToVFIO ? nil : d.driver
-        if c.isISABridge { return "ISA/LPC bridge (the platform's firmware interface)" }
-        if c.isSMBus { return "SMBus controller (sensors, memory SPD)" }
-        if d.bootVGA == true { return "the host's boot display" }
-        let partOfGraphicsCard = host.devices.contains { $0.address.slot == d.address.slot && $0.pciClass.isDisplay }
-        if partOfGraphicsCard { return nil }
-        if c.isStorage, let driver { return "storage controller in use by \(driver)" }
-        if c.isNetwork, let driver { return "network controller in use by \(driver)" }
-        if c.isUSB, let driver { return "USB controller in use by \(driver)" }
-        return nil
+    /// The finding naming exactly the functions going with `d` that the host needs (`HostNeeds`), or nil.
+    static func hostNeeds(_ d: PCIDevice, _ ctx: CheckContext) -> Finding? {
+        let critical = HostNeeds.critical(around: d.address, host: ctx.host, usage: ctx.usage)
+        guard !critical.isEmpty else { return nil }
+        let gid = ctx.host.iommu.enabled ? d.iommuGroup : nil
+        let onlyItself = critical.count == 1 && critical[0].device.address == d.address
+        let title = onlyItself ? "\(d.address) is a device the host needs"
+            : "\(d.address) shares IOMMU group \(gid.map(String.init) ?? "?") with devices the host needs"
+        let evidence = gid.map { g in [Evidence("/sys/kernel/iommu_groups/\(g)/devices", ctx.host.iommu.group(g)?.devices.map(\.description).joined(separator: " ") ?? "")] } ?? []
+        return Finding(status: .fail, title: title, subjects: critical.map(\.device.address), evidence: evidence,
+                       explanation: (gid == nil ? "" : "Every endpoint of a group goes to the VM together. ")
+                           + critical.map { "\($0.device.label) is \($0.reason)" }.joined(separator: "; ") + ".",
+                       fix: onlyItself
+                           ? "Pass another device: taking \(d.address) away stops the host from working (vfioctl bind refuses it too)."
+                           : "Move the card to a slot with its own group (vfioctl list shows groups), or, knowing the risk, split groups with pcie_acs_override.")
     }
 
     static let groupIsolation = Check(id: "device.group-isolation", title: "The device's IOMMU group can be given away",
                                       reference: "https://docs.kernel.org/driver-api/vfio.html#groups-devices-and-iommus") { ctx in
-        guard ctx.host.iommu.enabled else { return [Finding(status: .skipped, title: "No IOMMU: groups not evaluated")] }
+        guard ctx.host.iommu.enabled else {
+            // No groups to weigh, but a device the host needs stays needed.
+            return ctx.focusDevices.compactMap { hostNeeds($0, ctx) }
+                .nonEmptyOr(Finding(status: .skipped, title: "No IOMMU: groups not evaluated"))
+        }
         return perDevice(ctx) { d in
+            let needs = hostNeeds(d, ctx).map { [$0] } ?? []
             if d.iommuGroup == nil, let bad = d.unparsed("iommu_group") {
                 return [Finding(status: .warn, title: "The IOMMU group of \(d.address) cannot be read", subjects: [d.address],
                                 evidence: [Evidence(bad.path, bad.seen)],
                                 explanation: "Its group, and so what must go along with it, is unknown.",
-                                fix: "ls -l \(bad.path)   # attach a snapshot (vfioctl snapshot -o host.tar.gz) if it looks wrong")]
+                                fix: "ls -l \(bad.path)   # attach a snapshot (vfioctl snapshot -o host.tar.gz) if it looks wrong")] + needs
             }
             guard let gid = d.iommuGroup else {
                 return [Finding(status: .fail, title: "\(d.address) is in no IOMMU group", subjects: [d.address],
                                 evidence: [Evidence(d.sysfs("iommu_group"), "missing")],
                                 explanation: "The IOMMU does not cover this device, so VFIO cannot use it.",
-                                fix: "Check dmesg for IOMMU errors about \(d.address).")]
+                                fix: "Check dmesg for IOMMU errors about \(d.address).")] + needs
             }
+            if !needs.isEmpty { return needs }
             let others = ctx.groupEndpoints(of: d).filter { $0.address != d.address && !ctx.targets.contains($0.address) }
             let ev = Evidence("/sys/kernel/iommu_groups/\(gid)/devices", ctx.host.iommu.group(gid)?.devices.map(\.description).joined(separator: " ") ?? "")
-            let critical = others.compactMap { o in hostCritical(o, in: ctx.host).map { (o, $0) } }
-            if !critical.isEmpty {
-                return [Finding(status: .fail, title: "\(d.address) shares IOMMU group \(gid) with devices the host needs",
-                                subjects: [d.address] + critical.map { $0.0.address }, evidence: [ev],
-                                explanation: "Every endpoint of a group goes to the VM together. This group also holds: "
-                                    + critical.map { "\($0.0.label) — \($0.1)" }.joined(separator: "; ") + ".",
-                                fix: "Move the card to a slot with its own group (vfioctl list shows groups), or, knowing the risk, split groups with pcie_acs_override.")]
-            }
             // A member whose class or ids cannot be read may be anything, a chipset function included.
             let unknown = others.filter { !$0.classIsKnown || $0.unparsed("vendor") != nil }
             if !unknown.isEmpty {

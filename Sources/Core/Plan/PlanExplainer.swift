@@ -1,12 +1,14 @@
 /// `vfioctl plan`: the spec explained against the host, in words. Problems the user must fix are listed, never thrown.
 public enum PlanExplainer {
-    public static func explain(_ spec: VMSpec, host: HostModel, files: (any HostFileReader)? = nil) -> String {
-        report(spec, host: host, files: files).text
+    public static func explain(_ spec: VMSpec, host: HostModel, files: (any HostFileReader)? = nil, usage: HostUsage? = nil) -> String {
+        report(spec, host: host, files: files, usage: usage).text
     }
 
     /// The explanation and the problems it lists under "To fix". With `files`, also checks that the firmware and
     /// ROM files the spec names exist on the host.
-    public static func report(_ spec: VMSpec, host: HostModel, files: (any HostFileReader)? = nil) -> (text: String, problems: [String]) {
+    /// What the host needs is `HostNeeds`' verdict on `usage` (read through `files` when not given); a spec asks
+    /// for the display handoff, so the boot display alone is no problem.
+    public static func report(_ spec: VMSpec, host: HostModel, files: (any HostFileReader)? = nil, usage: HostUsage? = nil) -> (text: String, problems: [String]) {
         // Below, spec numbers are multiplied freely: that is safe only inside SpecRules' caps.
         do { try spec.validate() } catch {
             return ("VM \(SpecRules.visible(spec.name)): the spec is not valid\n\nTo fix (1)\n  - \(error.message)\n", [error.message])
@@ -14,6 +16,7 @@ public enum PlanExplainer {
         var out: [String] = []
         var problems: [String] = []
         let cpu = host.cpu
+        let hostUsage = usage ?? files.map { HostUsage.load($0) } ?? HostUsage(model: host)
         out.append("VM \(spec.name): \(spec.vcpus) vCPUs, \(MemorySize.format(mib: spec.memoryMiB)) memory\(spec.hugepages.map { " on \($0.rawValue) hugepages" } ?? ""), \(spec.devices.count) passed PCI function\(spec.devices.count == 1 ? "" : "s")")
         out.append("")
 
@@ -114,14 +117,9 @@ public enum PlanExplainer {
                 problems.append("\(d.address) is \(hex(h.vendorID, width: 4)):\(hex(h.deviceID, width: 4)) on this host, not \(d.idPair) as the spec says")
             }
             for q in DeviceQuirk.matching(h) { out.append("    quirk \(q.id): \(q.note)") }
-            if h.pciClass.isISABridge || h.pciClass.isSMBus || h.pciClass.isHostBridge {
-                problems.append("\(d.address) is a chipset function (class \(h.pciClass.hex4)) the host needs: its group cannot be passed")
-            }
-            for n in host.network where n.device == d.address && n.hasDefaultRoute {
-                problems.append("\(d.address) is \(n.name), the host's default route: the host loses its network when the VM starts")
-            }
-            for b in host.blockDevices where b.device == d.address {
-                problems.append("\(d.address) holds the host's disk \(b.name): passing it takes the disk away from the host")
+            let verdict = HostNeeds.verdict(h, host: host, usage: hostUsage)
+            if verdict == .bridge || verdict.isHostCritical(displayHandoff: true), let why = verdict.reason {
+                problems.append("\(d.address) is \(why): the host needs it; passing it takes it from the host")
             }
             guard let g = h.iommuGroup else { problems.append("\(d.address) has no IOMMU group: the IOMMU is off"); continue }
             guard groupsShown.insert(g).inserted else { continue }

@@ -70,6 +70,7 @@ public enum SpecBuilder {
         var spec = VMSpec(name: request.name, vcpus: request.vcpus, memoryMiB: request.memoryMiB)
 
         var seen = Set<PCIAddress>()
+        let usage = HostUsage.load(files)
         for address in request.devices {
             guard let device = host.device(address) else {
                 throw PlanError("--device \(address): no such PCI device on this host (vfioctl list shows them)")
@@ -86,8 +87,10 @@ public enum SpecBuilder {
                 if m.address != address && !request.devices.contains(m.address) {
                     notes.append("group \(group): \(m.address) [\(hex(m.vendorID, width: 4)):\(hex(m.deviceID, width: 4))] comes along with \(address) (a group is passed whole)")
                 }
-                if m.pciClass.isISABridge || m.pciClass.isSMBus || m.pciClass.isHostBridge {
-                    notes.append("warning: group \(group) holds \(m.address), a chipset function the host needs: this group cannot be passed safely (vfioctl doctor --device \(address))")
+                // The one policy (HostNeeds); a spec hands the display over, so the boot display alone is no warning.
+                let verdict = HostNeeds.verdict(m, host: host, usage: usage)
+                if verdict.isHostCritical(displayHandoff: true), let why = verdict.reason {
+                    notes.append("warning: group \(group) holds \(m.address), \(why): the host needs it; this group cannot be passed safely (vfioctl doctor --device \(address))")
                 }
                 spec.devices.append(passed(m, rom: address == request.devices.first && m.pciClass.isDisplay ? request.rom : nil))
             }
