@@ -21,7 +21,7 @@ struct Report: ParsableCommand {
     func run() throws {
         let vm = try spec.map(SpecFile.load)
         let series = try latency.map(LatencyFile.load)
-        let (_, host) = try root.load()
+        let (session, host) = try root.load()
         var focus: [PCIAddress] = []
         for text in devices {
             guard let address = PCIAddress(text) else {
@@ -32,7 +32,8 @@ struct Report: ParsableCommand {
             }
             focus.append(address)
         }
-        let input = ReportInput.make(host: host, source: root.root, spec: vm, specName: spec, latency: series, focus: focus)
+        let input = ReportInput.make(host: host, source: root.root, spec: vm, specName: spec, latency: series, focus: focus,
+                                     usage: HostUsage.load(session.files))
         let page = ReportPage.render(input)
         // An output file the user names, like a snapshot: not a host setting, so not journaled.
         guard FileManager.default.createFile(atPath: output, contents: Data(page.utf8)) else {

@@ -48,55 +48,35 @@ enum FleetPolicy {
             device.verdict = .blocked(reason: hostFailure.check == "iommu.enabled" ? "no IOMMU on this node" : "no interrupt remapping on this node")
             return device
         }
-        // The group: DeviceChecks' device.group-isolation decides.
-        let finding = CheckRegistry.check("device.group-isolation")?.run(CheckContext(host: host, targets: [d.address]))
-            .first { $0.subjects.first == d.address || $0.status == .skipped }
-        device.groupFinding = finding
-        var others: [PCIAddress] = []
-        switch finding?.status {
-        case .fail?:
-            let members = (finding?.subjects.dropFirst()).map(Array.init) ?? []
-            device.verdict = .blocked(reason: d.iommuGroup == nil
-                ? "in no IOMMU group"
-                : "IOMMU group \(d.iommuGroup ?? -1) also holds devices the host needs: " + members.map(\.description).joined(separator: ", "))
-            return device
-        case .warn?:
-            guard let gid = d.iommuGroup, let finding else {
-                device.verdict = .blocked(reason: "its IOMMU group cannot be read")
-                return device
-            }
-            let members = finding.subjects.dropFirst().compactMap { host.device($0) }
-            if members.contains(where: { !$0.classIsKnown || $0.unparsed("vendor") != nil }) {
-                device.verdict = .blocked(reason: "IOMMU group \(gid) holds devices that cannot be identified")
-                return device
-            }
-            others = members.map(\.address)
-            device.verdict = .passableWithGroup(others: others)
-        case .crashed?, nil:
-            device.verdict = .blocked(reason: "the group check could not run")
-            return device
-        default:
-            break
+        // One policy (HostNeeds, as doctor and bind use it): the card's own functions first, then the rest of its
+        // IOMMU group, which must go to the same VM.
+        let usage = facts.usage
+        var own: [String] = []
+        for a in functions {
+            guard let f = host.device(a) else { continue }
+            let verdict = HostNeeds.verdict(f, host: host, usage: usage)
+            if verdict.isHostCritical(), let reason = verdict.reason { own.append(a == d.address ? reason : "\(a) is \(reason)") }
         }
-        // The device and its own functions: BindPlanner knows what the host uses (display, root, route, in use).
-        if let plan = try? BindPlanner.plan([d.address] + others, host: host, facts: facts) {
-            var own: [String] = []
-            for r in plan.refusals {
-                switch r {
-                case .display(let a, let reason) where functions.contains(a):
-                    own.append(a == d.address ? reason : "\(a) is \(reason)")
-                case .hostCritical(_, let member, let reason) where functions.contains(member):
-                    own.append(member == d.address ? reason : "\(member) is \(reason)")
-                case .noIOMMU, .noInterruptRemapping:
-                    continue
-                default:
-                    device.bindRefusals.append(r.description)
-                }
-            }
-            if !own.isEmpty {
-                device.verdict = .blocked(reason: "the host needs it: " + own.joined(separator: "; "))
-            }
+        if !own.isEmpty {
+            device.verdict = .blocked(reason: "the host needs it: " + own.joined(separator: "; "))
+            return device
         }
+        guard host.iommu.enabled else { return device }
+        guard let gid = d.iommuGroup else {
+            device.verdict = .blocked(reason: "in no IOMMU group")
+            return device
+        }
+        let members = host.groupMembers(of: d.address).filter { !$0.isBridge && !functions.contains($0.address) }
+        if members.contains(where: { !$0.classIsKnown || $0.unparsed("vendor") != nil }) {
+            device.verdict = .blocked(reason: "IOMMU group \(gid) holds devices that cannot be identified")
+            return device
+        }
+        let needed = members.filter { HostNeeds.verdict($0, host: host, usage: usage).isHostCritical() }
+        if !needed.isEmpty {
+            device.verdict = .blocked(reason: "IOMMU group \(gid) also holds devices the host needs: " + needed.map(\.address.description).joined(separator: ", "))
+            return device
+        }
+        if !members.isEmpty { device.verdict = .passableWithGroup(others: members.map(\.address)) }
         return device
     }
 }

@@ -37,7 +37,7 @@ public struct DeviceVerdict: Sendable, Equatable {
     public var verdict: PassVerdict
     /// Doctor's finding title behind the verdict (nil for bridges).
     public var reason: String?
-    /// Why the host itself needs this device (DeviceChecks' host-critical rule), shown beside the verdict.
+    /// Why the host itself needs this device (the one host-needs policy, `HostNeeds`), shown beside the verdict.
     public var hostNeeds: String?
 }
 
@@ -46,12 +46,15 @@ public enum PassVerdicts {
 
     /// One verdict per device. Bridges are bridges (doctor's `device.not-bridge`); every endpoint gets the
     /// group-isolation check with itself as the only target.
-    public static func compute(_ host: HostModel, quirks: [DeviceQuirk] = DeviceQuirk.table) -> [PCIAddress: DeviceVerdict] {
+    /// `usage`: what the host uses each device for (`HostUsage.load`), as doctor is given it; without it, what
+    /// the inventory alone tells.
+    public static func compute(_ host: HostModel, quirks: [DeviceQuirk] = DeviceQuirk.table, usage: HostUsage? = nil) -> [PCIAddress: DeviceVerdict] {
+        let usage = usage ?? HostUsage(model: host)
         var out: [PCIAddress: DeviceVerdict] = [:]
         out.reserveCapacity(host.devices.count)
         let check = CheckRegistry.check(checkID)
         for d in host.devices {
-            let needs = DeviceChecks.hostCritical(d, in: host)
+            let needs = HostNeeds.verdict(d, host: host, usage: usage).isHostCritical() ? HostNeeds.verdict(d, host: host, usage: usage).reason : nil
             if d.isBridge {
                 out[d.address] = DeviceVerdict(verdict: .bridge, reason: nil, hostNeeds: needs)
                 continue
@@ -60,7 +63,7 @@ public enum PassVerdicts {
                 out[d.address] = DeviceVerdict(verdict: .none, reason: "doctor has no \(checkID) check", hostNeeds: needs)
                 continue
             }
-            let findings = check.run(CheckContext(host: host, targets: [d.address], quirks: quirks))
+            let findings = check.run(CheckContext(host: host, targets: [d.address], quirks: quirks, usage: usage))
             let mine = findings.first { $0.subjects.first == d.address } ?? findings.first
             let verdict = mine.map { PassVerdict($0.status) } ?? .none
             out[d.address] = DeviceVerdict(verdict: verdict, reason: mine?.title, hostNeeds: needs)

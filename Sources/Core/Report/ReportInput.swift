@@ -28,9 +28,9 @@ public struct ReportInput: Sendable {
 
     /// Runs doctor and the per-device verdicts the way `doctor --device ...` does.
     public static func make(host: HostModel, source: String, spec: VMSpec? = nil, specName: String? = nil,
-                            latency: [LatencySeries] = [], focus: [PCIAddress] = []) -> ReportInput {
-        ReportInput(host: host, source: source, doctor: Doctor.run(CheckContext(host: host, targets: focus)),
-                    verdicts: PassVerdicts.compute(host), spec: spec, specName: specName, latency: latency, focus: focus)
+                            latency: [LatencySeries] = [], focus: [PCIAddress] = [], usage: HostUsage? = nil) -> ReportInput {
+        ReportInput(host: host, source: source, doctor: Doctor.run(CheckContext(host: host, targets: focus, usage: usage)),
+                    verdicts: PassVerdicts.compute(host, usage: usage), spec: spec, specName: specName, latency: latency, focus: focus)
     }
 }
 

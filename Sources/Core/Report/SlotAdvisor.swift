@@ -120,12 +120,19 @@ public struct SlotAdvice: Sendable {
             reason = "own group"
         } else {
             isolated = false
-            let critical = sharers.compactMap { s in DeviceChecks.hostCritical(s, in: host).map { "\(s.address) (\($0))" } }
+            let critical = sharers.compactMap { s in hostNeeds(s, host).map { "\(s.address) (\($0))" } }
             let list = cards(sharers)
             reason = "shares group \(groups.sorted().map(String.init).joined(separator: ", ")) with \(list)"
             if !critical.isEmpty { reason += ". The host needs " + critical.joined(separator: ", ") + ": blocked" }
         }
         return Port(port: p.address, portKind: kind, isolated: isolated, reason: reason, acs: acsWords, occupants: occupants, link: link)
+    }
+
+    /// Why the host needs `d` (the one policy, `HostNeeds`), judged from the inventory: the ports' words do not
+    /// depend on mounts, and the devices' own verdicts (`PassVerdicts`) are computed with the full usage.
+    static func hostNeeds(_ d: PCIDevice, _ host: HostModel) -> String? {
+        let verdict = HostNeeds.verdict(d, host: host, usage: HostUsage(model: host))
+        return verdict.isHostCritical() ? verdict.reason : nil
     }
 
     /// Devices as cards: one entry per slot (its first function's name), at most six.
@@ -153,7 +160,7 @@ public struct SlotAdvice: Sendable {
         if others.isEmpty {
             return "Not needed: group \(g) holds only this card's functions." + already
         }
-        let critical = others.compactMap { o in DeviceChecks.hostCritical(o, in: host).map { "\(o.address) (\($0))" } }
+        let critical = others.compactMap { o in hostNeeds(o, host).map { "\(o.address) (\($0))" } }
         var words = "pcie_acs_override=downstream,multifunction would split group \(g) on paper so that \(d.address) goes alone. "
         words += "The cost: the ports above it still do not isolate, so \(others.count == 1 ? "this device" : "these \(others.count) devices") — "
         words += cards(others)
