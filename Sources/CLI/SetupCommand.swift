@@ -27,6 +27,8 @@ struct Setup: ParsableCommand {
     @OptionGroup var root: RootOptions
     @Argument(help: ArgumentHelp("The VM spec (TOML); not needed with --revert.", valueName: "SPEC")) var spec: String?
     @Flag(exclusivity: .exclusive) var mode: Mode = .dryRun
+    @Flag(name: .customLong("no-regenerate"), help: "With --apply: only print the commands that regenerate the boot files (initramfs, bootloader) instead of running them.")
+    var noRegenerate = false
 
     func run() throws {
         let session = try root.open()
@@ -60,9 +62,50 @@ struct Setup: ParsableCommand {
             let journal = try BootConfigWriter(files: session.files).apply(plan.edits, vm: vm.name)
             print("wrote \(plan.edits.count) file\(plan.edits.count == 1 ? "" : "s") (journal and backups: \(journal)):")
             for e in plan.edits { print("  \(e.path)") }
-            print("now run:")
-            for c in plan.commands { print("  \(c)") }
-            print("then reboot. Undo with: vfioctl setup --revert")
-        } catch { throw CLIError(error.description) }
+            if noRegenerate {
+                print("now run:")
+                for c in plan.commands { print("  \(c)") }
+                print("then reboot. Undo with: vfioctl setup --revert")
+                return
+            }
+            try Regenerate.run(plan.commands, files: session.files, writer: BootConfigWriter(files: session.files), journal: journal)
+            print("now reboot. Undo with: vfioctl setup --revert (then regenerate again)")
+        } catch let error as CLIError { throw error } catch { throw CLIError("\(error)") }
+    }
+}
+
+/// Runs the commands that regenerate the boot files after `setup --apply` (update-grub, kernelstub,
+/// update-initramfs, mkinitcpio -P, dracut, booster), one after the other, through the host's command runner:
+/// on any root but `/` they are recorded, not run. Each result goes into setup's journal.
+enum Regenerate {
+    /// update-initramfs -k all or mkinitcpio -P on a host with several kernels takes minutes; an hour is a hang.
+    static let timeout = 3600.0
+
+    static func run(_ commands: [String], files: RootedFileSystem, writer: BootConfigWriter, journal: String,
+                    runner: (any CommandRunner)? = nil) throws {
+        let runner = runner ?? HostCommands.runner(for: files)
+        var records: [BootConfigWriter.CommandRecord] = []
+        defer { try? writer.record(records, in: journal) }
+        for (i, command) in commands.enumerated() {
+            // The commands are vfioctl's own fixed strings; some use the shell ($(uname -r), a trailing comment).
+            let argv = ["/bin/sh", "-c", command]
+            print("[\(i + 1)/\(commands.count)] \(command)")
+            let result = runner.run(argv, timeout: timeout)
+            records.append(.init(argv: argv, status: result.status, output: result.output, simulated: result.simulated))
+            if result.simulated {
+                print("  not run: --root is not / (recorded in \(journal))")
+                continue
+            }
+            guard result.succeeded else {
+                let why = result.timedOut ? "still running after \(Int(timeout)) s, stopped" : result.status.map { "exit status \($0)" } ?? "could not start"
+                var message = "\(command): \(why); the boot files are not regenerated. Its output:\n"
+                message += result.output.split(separator: "\n", omittingEmptySubsequences: false).suffix(40).map { "  | " + $0 }.joined(separator: "\n")
+                let rest = commands.dropFirst(i + 1)
+                if !rest.isEmpty { message += "\nnot run yet: " + rest.joined(separator: "; ") }
+                message += "\nfix it and run the command(s) again, or undo with vfioctl setup --revert"
+                throw CLIError(message)
+            }
+            print("  done")
+        }
     }
 }
