@@ -42,15 +42,21 @@ public enum DefinePlanner {
         do { xml = try LibvirtRenderer.render(spec, bind: .hook) } catch { throw DefineError("VM spec: \(error.message)") }
         var edits: [FileEdit] = []
         var notes: [String] = []
-        func put(_ path: String, _ new: String, _ why: String, mode: Int = 0o644) {
-            let old = try? files.readText(path)
+        // Byte for byte (readText drops trailing newlines): the journal checks the file still holds `old`.
+        func exact(_ path: String) throws(DefineError) -> String? {
+            guard let bytes = try? files.readBytes(path) else { return nil }
+            guard let text = String(validating: bytes, as: UTF8.self) else { throw DefineError("\(path): not UTF-8 text; vfioctl does not edit it") }
+            return text
+        }
+        func put(_ path: String, _ new: String, _ why: String, mode: Int = 0o644) throws(DefineError) {
+            let old = try exact(path)
             if old != new { edits.append(FileEdit(path: path, old: old, new: new, why: why, mode: mode)) }
         }
-        put(specPath(spec.name), specText, "the spec the libvirt hook binds and shields this VM by")
-        put(domainPath(spec.name), xml, "the domain virsh defines (managed='no': the hook owns the bind)")
+        try put(specPath(spec.name), specText, "the spec the libvirt hook binds and shields this VM by")
+        try put(domainPath(spec.name), xml, "the domain virsh defines (managed='no': the hook owns the bind)")
 
         if !spec.input.isEmpty {
-            if let old = try? files.readText(qemuConf) {
+            if let old = try exact(qemuConf) {
                 let new = try QemuConf.allowing(spec.input, in: old)
                 if new != old { edits.append(FileEdit(path: qemuConf, old: old, new: new, why: "cgroup_device_acl: QEMU may open the evdev keyboards and mice")) }
             } else {
@@ -60,7 +66,7 @@ public enum DefinePlanner {
 
         let apparmor = (try? files.readText(apparmorEnabled))?.trimmingASCIIWhitespace() == "Y"
         if apparmor {
-            let old = try? files.readText(apparmorLocal)
+            let old = try exact(apparmorLocal)
             let new = try AppArmorLocal.updating(old ?? "", vm: spec.name, rules: try AppArmorLocal.rules(for: spec))
             if new != (old ?? "") {
                 edits.append(FileEdit(path: apparmorLocal, old: old, new: new, why: "AppArmor: QEMU may open this VM's evdev devices, shared memory and ROM"))
@@ -72,7 +78,7 @@ public enum DefinePlanner {
                 guard isUserName(user) else {
                     throw DefineError("--user \(SpecRules.visible(user)): not a user name (letters, digits, '_', '-', starting with a letter or '_', at most 32)")
                 }
-                put(lookingGlassTmpfiles, "# vfioctl define \(spec.name): the Looking Glass client (user \(user)) and QEMU (group kvm) share this file\nf /dev/shm/looking-glass 0660 \(user) kvm -\n",
+                try put(lookingGlassTmpfiles, "# vfioctl define \(spec.name): the Looking Glass client (user \(user)) and QEMU (group kvm) share this file\nf /dev/shm/looking-glass 0660 \(user) kvm -\n",
                     "tmpfiles.d: /dev/shm/looking-glass owned by the Looking Glass user, group kvm, mode 0660")
             } else {
                 notes.append("Looking Glass: no user to own /dev/shm/looking-glass (run define with --user NAME, or with sudo); \(lookingGlassTmpfiles) not written")
