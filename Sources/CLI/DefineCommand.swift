@@ -56,7 +56,7 @@ struct Define: ParsableCommand {
             print("\nthen run:")
             for c in plan.commands { print("  " + Self.shellLine(c)) }
             if plan.hookMissing { print("and install the libvirt hook \(HookScript.path) (as vfioctl hook install does)") }
-            try Self.whatIsLeft(vm, plan: plan, session: session, defined: false)
+            try Self.whatIsLeft(vm, specPath: spec, plan: plan, session: session)
             return
         }
 
@@ -85,17 +85,17 @@ struct Define: ParsableCommand {
             } catch { throw CLIError(error.description) }
         }
         print("defined \(vm.name). Undo with: vfioctl define --undo")
-        try Self.whatIsLeft(vm, plan: plan, session: session, defined: true)
+        try Self.whatIsLeft(vm, specPath: spec, plan: plan, session: session)
     }
 
     /// What the user still does: setup and reboot when pending, restarts, notes, then the install itself.
-    static func whatIsLeft(_ vm: VMSpec, plan: DefinePlan, session: HostSession, defined: Bool) throws {
+    static func whatIsLeft(_ vm: VMSpec, specPath: String, plan: DefinePlan, session: HostSession) throws {
         var left: [String] = []
         let host = try? session.load()
         let vendor: CPUInfo.Vendor = host?.cpu.vendor ?? (vm.cpu.topoext ? .amd : .intel)
         if let boot = try? BootConfig.plan(vm, cpuVendor: vendor, files: session.files, host: host?.devices.isEmpty == false ? host : nil) {
             if !boot.edits.isEmpty {
-                left.append("vfioctl setup SPEC --apply (boot configuration is not done yet), then reboot")
+                left.append("vfioctl setup \(Self.shellLine([specPath])) --apply (boot configuration is not done yet), then reboot")
             } else if let host, !BootArguments.wanted(vm, cpuVendor: vendor, binding: boot.binding).allSatisfy({ $0 == "vfio-pci.ids=" || host.cmdline.arguments.contains($0) }) {
                 left.append("reboot: setup's kernel arguments are written but not booted yet")
             }

@@ -70,7 +70,7 @@ import VFIOCore
         #expect(r.out.contains("  qemu-img create -f qcow2 /var/lib/libvirt/images/z490-win11-install.qcow2 131072M\n"))
         #expect(r.out.contains("  virsh define /etc/vfioctl/vms/z490-win11-install.xml\n"))
         #expect(r.out.contains("and install the libvirt hook /etc/libvirt/hooks/qemu.d/vfioctl"))
-        #expect(r.out.contains("vfioctl setup SPEC --apply (boot configuration is not done yet), then reboot"))
+        #expect(r.out.contains("vfioctl setup examples/specs/z490-win11-install.toml --apply (boot configuration is not done yet), then reboot"))
         #expect(r.out.contains("/etc/libvirt/qemu.conf is missing"))
     }
 
