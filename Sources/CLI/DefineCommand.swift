@@ -66,18 +66,11 @@ struct Define: ParsableCommand {
             print("wrote \(plan.edits.count) file\(plan.edits.count == 1 ? "" : "s") (journal and backups: \(journal!)):")
             for e in plan.edits { print("  \(e.path)") }
         }
-        var records: [BootConfigWriter.CommandRecord] = []
-        defer { if let journal { try? writer.record(records, in: journal) } }
-        for c in plan.commands {
-            print("run: \(Self.shellLine(c))")
-            // qemu-img preallocates nothing (sparse); virsh define answers at once.
-            let result = runner.run(c, timeout: 120)
-            records.append(.init(argv: c, status: result.status, output: result.output, simulated: result.simulated))
-            if result.simulated { print("  not run: --root is not / (recorded)"); continue }
-            guard result.succeeded else {
-                throw CLIError("\(Self.shellLine(c)) failed (\(result.status.map { "exit status \($0)" } ?? "did not finish")):\n\(result.output)\nundo the files with: vfioctl define --undo")
-            }
-        }
+        // qemu-img preallocates nothing (sparse); virsh define answers at once.
+        let sequence = CommandSequence(runner: runner, writer: writer, journal: journal, timeout: 120)
+        do {
+            try sequence.run(plan.commands.map { ($0, Self.shellLine($0)) }, undo: "vfioctl define --undo") { print($0) }
+        } catch { throw CLIError(error.description) }
         if plan.hookMissing {
             do {
                 _ = try HookInstaller(files: files).install(script: script)

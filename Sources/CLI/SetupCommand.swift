@@ -81,31 +81,11 @@ enum Regenerate {
     /// update-initramfs -k all or mkinitcpio -P on a host with several kernels takes minutes; an hour is a hang.
     static let timeout = 3600.0
 
-    static func run(_ commands: [String], files: RootedFileSystem, writer: BootConfigWriter, journal: String,
-                    runner: (any CommandRunner)? = nil) throws {
-        let runner = runner ?? HostCommands.runner(for: files)
-        var records: [BootConfigWriter.CommandRecord] = []
-        defer { try? writer.record(records, in: journal) }
-        for (i, command) in commands.enumerated() {
-            // The commands are vfioctl's own fixed strings; some use the shell ($(uname -r), a trailing comment).
-            let argv = ["/bin/sh", "-c", command]
-            print("[\(i + 1)/\(commands.count)] \(command)")
-            let result = runner.run(argv, timeout: timeout)
-            records.append(.init(argv: argv, status: result.status, output: result.output, simulated: result.simulated))
-            if result.simulated {
-                print("  not run: --root is not / (recorded in \(journal))")
-                continue
-            }
-            guard result.succeeded else {
-                let why = result.timedOut ? "still running after \(Int(timeout)) s, stopped" : result.status.map { "exit status \($0)" } ?? "could not start"
-                var message = "\(command): \(why); the boot files are not regenerated. Its output:\n"
-                message += result.output.split(separator: "\n", omittingEmptySubsequences: false).suffix(40).map { "  | " + $0 }.joined(separator: "\n")
-                let rest = commands.dropFirst(i + 1)
-                if !rest.isEmpty { message += "\nnot run yet: " + rest.joined(separator: "; ") }
-                message += "\nfix it and run the command(s) again, or undo with vfioctl setup --revert"
-                throw CLIError(message)
-            }
-            print("  done")
-        }
+    static func run(_ commands: [String], files: RootedFileSystem, writer: BootConfigWriter, journal: String) throws {
+        // The commands are vfioctl's own fixed strings; some use the shell ($(uname -r), a trailing comment).
+        let sequence = CommandSequence(runner: HostCommands.runner(for: files), writer: writer, journal: journal, timeout: timeout)
+        do {
+            try sequence.run(commands.map { (["/bin/sh", "-c", $0], $0) }, undo: "vfioctl setup --revert") { print($0) }
+        } catch { throw CLIError("the boot files are not regenerated: \(error.description)") }
     }
 }

@@ -102,7 +102,7 @@ import VFIOCore
         #expect(aa.contains("# vfioctl define z490-win11-install: begin\n/dev/input/event* rw,\n/dev/shm/looking-glass rw,\n# vfioctl define z490-win11-install: end\n"))
         #expect(FileManager.default.isExecutableFile(atPath: dir + "/etc/libvirt/hooks/qemu.d/vfioctl"))
         // Nothing ran on this tree: qemu-img and virsh are recorded in the journal.
-        #expect(r.out.contains("run: qemu-img create -f qcow2 /var/lib/libvirt/images/z490-win11-install.qcow2 131072M\n  not run: --root is not / (recorded)"))
+        #expect(r.out.contains("[1/2] qemu-img create -f qcow2 /var/lib/libvirt/images/z490-win11-install.qcow2 131072M\n  not run: --root is not / (recorded in /var/lib/vfioctl/define/"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/var/lib/libvirt/images/z490-win11-install.qcow2"))
         let journals = try FileManager.default.contentsOfDirectory(atPath: dir + "/var/lib/vfioctl/define")
         let manifest = try String(contentsOfFile: dir + "/var/lib/vfioctl/define/\(journals[0])/manifest.json", encoding: .utf8)
@@ -121,6 +121,35 @@ import VFIOCore
         #expect(after == before)
     }
 
+    /// The second of three commands fails: the third is not run, the message shows the output's end and what is
+    /// left, and the journal records both results.
+    @Test func aFailingCommandStopsTheSequenceShowsItsOutputAndIsJournaled() throws {
+        let dir = try SetupTests.copy("debian")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fs = try RootedFileSystem(root: dir)
+        let writer = BootConfigWriter(files: fs)
+        let plan = try BootConfig.plan(try SetupTests.spec(), cpuVendor: .intel, files: fs)
+        let journal = try writer.apply(plan.edits, vm: "z490-rtx2060")
+        let runner = RecordingCommandRunner { argv in
+            argv.last == "update-initramfs -u -k all" ? CommandResult(status: 1, output: "update-initramfs: Generating /boot/initrd.img-6.1.0-18-amd64\nE: /usr/share/initramfs-tools/hooks/zz failed with return 1.\n") : CommandResult(status: 0, output: "ok\n")
+        }
+        var shown: [String] = []
+        let sequence = CommandSequence(runner: runner, writer: writer, journal: journal, timeout: 5)
+        #expect {
+            try sequence.run([(["/bin/sh", "-c", "update-grub"], "update-grub"), (["/bin/sh", "-c", "update-initramfs -u -k all"], "update-initramfs -u -k all"),
+                              (["/bin/sh", "-c", "true"], "true")], undo: "vfioctl setup --revert") { shown.append($0) }
+        } throws: { error in
+            let m = "\(error)"
+            return m.hasPrefix("update-initramfs -u -k all: exit status 1. Its output:\n") && m.contains("  | E: /usr/share/initramfs-tools/hooks/zz failed with return 1.")
+                && m.contains("not run yet: true") && m.hasSuffix("or undo with vfioctl setup --revert")
+        }
+        #expect(shown == ["[1/3] update-grub", "  done", "[2/3] update-initramfs -u -k all"])
+        #expect(runner.commands.count == 2)
+        let name = String(journal.split(separator: "/").last!)
+        let manifest = try String(contentsOfFile: dir + "/var/lib/vfioctl/setup/\(name)/manifest.json", encoding: .utf8)
+        #expect(manifest.contains("\"status\" : 1") && manifest.contains("zz failed with return 1.") && manifest.contains("\"status\" : 0"))
+    }
+
     @Test func qemuConfKeepsAnExistingListAndAddsOnlyWhatIsMissing() throws {
         let conf = "user = \"root\"\ncgroup_device_acl = [\n    \"/dev/null\", \"/dev/kvm\",\n    \"/dev/input/a\" ]   # mine\n"
         let new = try QemuConf.allowing(["/dev/input/a", "/dev/input/b"], in: conf)
@@ -135,7 +164,7 @@ import VFIOCore
         defer { try? FileManager.default.removeItem(atPath: dir) }
         guard let r = try Self.vfioctl(["setup", "examples/specs/z490-rtx2060.toml", "--root", dir, "--apply"]) else { return }
         #expect(r.status == 0, "\(r.out)")
-        #expect(r.out.contains("[1/2] update-grub\n  not run: --root is not /"))
+        #expect(r.out.contains("[1/2] update-grub\n  not run: --root is not / (recorded in /var/lib/vfioctl/setup/"))
         #expect(r.out.contains("[2/2] update-initramfs -u -k all\n  not run"))
         let journals = try FileManager.default.contentsOfDirectory(atPath: dir + "/var/lib/vfioctl/setup")
         let manifest = try String(contentsOfFile: dir + "/var/lib/vfioctl/setup/\(journals[0])/manifest.json", encoding: .utf8)
