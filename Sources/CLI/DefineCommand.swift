@@ -101,7 +101,11 @@ struct Define: ParsableCommand {
         }
         left += plan.notes
         left.append("virsh start \(vm.name)" + (vm.install.iso != nil ? ", then press a key when the installer asks to boot from CD" : ""))
+        if vm.install.iso == nil { left.append("no installer: add [install] iso = \"/path/to/installer.iso\" to the spec (or boot an installed disk), then define again") }
         if vm.os?.isWindows == true {
+            if vm.install.virtioISO == nil {
+                left.append("Windows drivers: download virtio-win.iso (fedorapeople.org virtio-win), add [install] virtio-iso = \"/path/virtio-win.iso\", define again")
+            }
             if vm.disks.first?.bus == .virtio { left.append("in Windows setup: Load driver → the virtio-win CD, viostor\\w11 (or w10)\\amd64") }
             left.append("in Windows: install virtio-win-guest-tools from the virtio-win CD (network driver), then the GPU driver")
         }
