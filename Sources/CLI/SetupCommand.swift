@@ -27,6 +27,8 @@ struct Setup: ParsableCommand {
     @OptionGroup var root: RootOptions
     @Argument(help: ArgumentHelp("The VM spec (TOML); not needed with --revert.", valueName: "SPEC")) var spec: String?
     @Flag(exclusivity: .exclusive) var mode: Mode = .dryRun
+    @Flag(name: .customLong("no-regenerate"), help: "With --apply: only print the commands that regenerate the boot files (initramfs, bootloader) instead of running them.")
+    var noRegenerate = false
 
     func run() throws {
         let session = try root.open()
@@ -60,9 +62,30 @@ struct Setup: ParsableCommand {
             let journal = try BootConfigWriter(files: session.files).apply(plan.edits, vm: vm.name)
             print("wrote \(plan.edits.count) file\(plan.edits.count == 1 ? "" : "s") (journal and backups: \(journal)):")
             for e in plan.edits { print("  \(e.path)") }
-            print("now run:")
-            for c in plan.commands { print("  \(c)") }
-            print("then reboot. Undo with: vfioctl setup --revert")
-        } catch { throw CLIError(error.description) }
+            if noRegenerate {
+                print("now run:")
+                for c in plan.commands { print("  \(c)") }
+                print("then reboot. Undo with: vfioctl setup --revert")
+                return
+            }
+            try Regenerate.run(plan.commands, files: session.files, writer: BootConfigWriter(files: session.files), journal: journal)
+            print("now reboot. Undo with: vfioctl setup --revert (then regenerate again)")
+        } catch let error as CLIError { throw error } catch { throw CLIError("\(error)") }
+    }
+}
+
+/// Runs the commands that regenerate the boot files after `setup --apply` (update-grub, kernelstub,
+/// update-initramfs, mkinitcpio -P, dracut, booster), one after the other, through the host's command runner:
+/// on any root but `/` they are recorded, not run. Each result goes into setup's journal.
+enum Regenerate {
+    /// update-initramfs -k all or mkinitcpio -P on a host with several kernels takes minutes; an hour is a hang.
+    static let timeout = 3600.0
+
+    static func run(_ commands: [String], files: RootedFileSystem, writer: BootConfigWriter, journal: String) throws {
+        // The commands are vfioctl's own fixed strings; some use the shell ($(uname -r), a trailing comment).
+        let sequence = CommandSequence(runner: HostCommands.runner(for: files), writer: writer, journal: journal, timeout: timeout)
+        do {
+            try sequence.run(commands.map { (["/bin/sh", "-c", $0], $0) }, undo: "vfioctl setup --revert") { print($0) }
+        } catch { throw CLIError("the boot files are not regenerated: \(error.description)") }
     }
 }

@@ -10,7 +10,7 @@ struct Vfioctl: ParsableCommand {
         commandName: "vfioctl",
         abstract: "Inspect, diagnose and prepare a Linux/KVM host for VFIO PCI passthrough.",
         version: "0.1.0",
-        subcommands: [List.self, Doctor.self, SnapshotCommand.self, Init.self, Plan.self, Render.self, Setup.self, Bind.self, Restore.self, Verify.self, Shield.self, Unshield.self, Latency.self, Hook.self,
+        subcommands: [List.self, Doctor.self, SnapshotCommand.self, Init.self, Plan.self, Render.self, Setup.self, Define.self, Bind.self, Restore.self, Verify.self, Shield.self, Unshield.self, Latency.self, Hook.self,
                       Rom.self, Holders.self, Fleet.self, Report.self])
 
     /// The plain forms of the commands the libvirt hook runs at every VM start and stop, parsed without

@@ -11,8 +11,30 @@ public struct BootConfigWriter {
     public let files: RootedFileSystem
     /// Host path of the journal directory.
     public static let journalRoot = "/var/lib/vfioctl/setup"
+    /// This writer's journal directory: `setup`'s, or another command's (`vfioctl define` keeps its own, so
+    /// `define --undo` and `setup --revert` each undo only their own changes).
+    public let journalDirectory: String
 
-    public init(files: RootedFileSystem) { self.files = files }
+    public init(files: RootedFileSystem, journalRoot: String = BootConfigWriter.journalRoot) {
+        self.files = files
+        journalDirectory = journalRoot
+    }
+
+    /// A command run after the files were written (regenerate the initramfs, define the domain), as the journal
+    /// keeps it: argv, exit status (nil: did not start or timed out), the end of its output.
+    public struct CommandRecord: Codable, Sendable, Equatable {
+        public var argv: [String]
+        public var status: Int32?
+        public var output: String
+        public var simulated: Bool
+        public init(argv: [String], status: Int32?, output: String, simulated: Bool) {
+            self.argv = argv
+            self.status = status
+            // The journal keeps the end of the output, where the error is, not megabytes of progress.
+            self.output = String(output.suffix(4000))
+            self.simulated = simulated
+        }
+    }
 
     struct Entry: Codable {
         var path: String
@@ -30,6 +52,37 @@ public struct BootConfigWriter {
         var entries: [Entry]
         /// Directories vfioctl created (host paths), removed again by revert when empty.
         var createdDirectories: [String]? = nil
+        /// Commands run after the files were written, in order.
+        var commands: [CommandRecord]? = nil
+    }
+
+    /// Adds `records` to the manifest of `journal` (the host path `apply` returned).
+    public func record(_ records: [CommandRecord], in journal: String) throws(SetupError) {
+        let dir = files.realPath(journal)
+        guard let data = FileManager.default.contents(atPath: dir + "/manifest.json"),
+              var m = try? JSONDecoder().decode(Manifest.self, from: data) else {
+            throw SetupError.refused(journal, "no journal manifest to record the commands in")
+        }
+        m.commands = (m.commands ?? []) + records
+        try writeManifest(m, dir: dir)
+    }
+
+    /// The newest journal `revert()` would undo, with its VM's name.
+    public func newestApplied() -> (journal: String, vm: String)? {
+        guard let (name, m) = newestManifest() else { return nil }
+        return ("\(journalDirectory)/\(name)", m.vm)
+    }
+
+    private func newestManifest() -> (String, Manifest)? {
+        let fm = FileManager.default
+        let rootDir = files.realPath(journalDirectory)
+        let names = ((try? fm.contentsOfDirectory(atPath: rootDir)) ?? []).sorted()
+        for name in names.reversed() {
+            guard let data = fm.contents(atPath: rootDir + "/" + name + "/manifest.json"),
+                  let m = try? JSONDecoder().decode(Manifest.self, from: data) else { continue }
+            if m.state == "applied" || m.state == "applying" { return (name, m) }
+        }
+        return nil
     }
 
     /// Writes the edits; returns the journal's host path.
@@ -43,7 +96,7 @@ public struct BootConfigWriter {
             }
         }
         let stamp = Self.timestamp()
-        let journal = "\(Self.journalRoot)/\(stamp)"
+        let journal = "\(journalDirectory)/\(stamp)"
         let dir = files.realPath(journal)
         do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw SetupError.refused(journal, "cannot create the journal: \(error)")
@@ -88,16 +141,9 @@ public struct BootConfigWriter {
     /// Restores the files of the newest applied journal; returns the restored host paths.
     public func revert() throws(SetupError) -> (journal: String, paths: [String]) {
         let fm = FileManager.default
-        let rootDir = files.realPath(Self.journalRoot)
-        let names = ((try? fm.contentsOfDirectory(atPath: rootDir)) ?? []).sorted()
-        var chosen: (String, Manifest)?
-        for name in names.reversed() {
-            guard let data = fm.contents(atPath: rootDir + "/" + name + "/manifest.json"),
-                  let m = try? JSONDecoder().decode(Manifest.self, from: data) else { continue }
-            if m.state == "applied" || m.state == "applying" { chosen = (name, m); break }
-        }
-        guard let (name, manifest) = chosen else {
-            throw SetupError.refused(Self.journalRoot, "no applied vfioctl setup to revert")
+        let rootDir = files.realPath(journalDirectory)
+        guard let (name, manifest) = newestManifest() else {
+            throw SetupError.refused(journalDirectory, "no applied vfioctl \(journalDirectory.split(separator: "/").last.map(String.init) ?? "setup") to revert")
         }
         let dir = rootDir + "/" + name
         // Check everything before touching anything.
@@ -106,7 +152,7 @@ public struct BootConfigWriter {
             let current = try? files.readBytes(entry.path)
             let original = entry.backup.flatMap { fm.contents(atPath: dir + "/" + $0) }.map { [UInt8]($0) }
             if current != written && current != original && !(current == nil && !entry.existed) {
-                throw SetupError.refused(entry.path, "changed after vfioctl setup --apply; the original is in \(Self.journalRoot)/\(name)/\(entry.backup ?? "(none: vfioctl created it)")")
+                throw SetupError.refused(entry.path, "changed after vfioctl setup --apply; the original is in \(journalDirectory)/\(name)/\(entry.backup ?? "(none: vfioctl created it)")")
             }
         }
         var restored: [String] = []
@@ -125,7 +171,7 @@ public struct BootConfigWriter {
         var m = manifest
         m.state = "reverted"
         try writeManifest(m, dir: dir)
-        return ("\(Self.journalRoot)/\(name)", restored)
+        return ("\(journalDirectory)/\(name)", restored)
     }
 
     private func readOriginal(_ path: String) throws(SetupError) -> [UInt8] {

@@ -77,7 +77,7 @@ import Testing
             try spec.replacingOccurrences(of: "memory = \"16G\"", with: "memory = \"\(memory)\"").write(toFile: file, atomically: true, encoding: .utf8)
             for target in ["libvirt", "qemu", "proxmox"] {
                 guard let r = try Self.vfioctl(["render", target, file]) else { return }
-                #expect(r.status == 3 && r.out.contains("\(file): line 14: key 'memory': '\(memory)' is more than 64T"), "\(r.out)")
+                #expect(r.status == 3 && r.out.contains("\(file): line 17: key 'memory': '\(memory)' is more than 64T"), "\(r.out)")
             }
         }
         guard let big = try Self.vfioctl(["init", "--root", "examples/hosts/z490-three-gpus", "--name", "x", "--device", "06:00.0",

@@ -33,14 +33,23 @@ import Testing
         }
     }
 
+    /// The domain `vfioctl define` gives virsh: the hook owns the bind, so libvirt must keep managed='no'.
+    @Test func definedDomainLeavesTheBindToTheHook() throws {
+        let (spec, _) = try Examples.spec(Examples.cases[3])
+        if let out = try validate(spec, label: "hook-bind", bind: .hook) {
+            #expect(out.contains("managed='no'"))
+            #expect(!out.contains("managed='yes'"))
+        }
+    }
+
     /// Runs the rendering through libvirt; returns virsh's output (normalized XML + QEMU argv), nil when skipped.
     @discardableResult
-    func validate(_ spec: VMSpec, label c: String) throws -> String? {
+    func validate(_ spec: VMSpec, label c: String, bind owner: LibvirtRenderer.BindOwner = .libvirt) throws -> String? {
         if let reason = Self.skipReason() {
             print("SKIP libvirt validation of \(c): \(reason)")
             return nil
         }
-        var xml = try LibvirtRenderer.render(spec)
+        var xml = try LibvirtRenderer.render(spec, bind: owner)
         if !FileManager.default.fileExists(atPath: "/dev/kvm") {
             // Without KVM libvirt refuses type='kvm' and host-passthrough; validate the TCG twin of the same domain.
             print("NOTE \(c): no /dev/kvm; validating with type='qemu' and cpu mode='maximum'")
@@ -87,7 +96,7 @@ import Testing
         for d in spec.devices {
             #expect(out.contains("<address domain='0x\(hex(d.address.domain, width: 4))' bus='0x\(hex(d.address.bus, width: 2))' slot='0x\(hex(d.address.device, width: 2))' function='0x\(d.address.function)'/>"), "hostdev \(d.address)")
         }
-        #expect(!out.contains("managed='no'"))
+        if owner == .libvirt { #expect(!out.contains("managed='no'")) }
         for (i, cpu) in spec.cpu.pin.enumerated() { #expect(out.contains("<vcpupin vcpu='\(i)' cpuset='\(cpu)'/>")) }
         #expect(out.contains("<emulatorpin cpuset='\(spec.cpu.emulator)'/>"))
         #expect(out.contains("<topology sockets='1' dies='1' cores='\(spec.cpu.cores)' threads='\(spec.cpu.threads)'/>"))
@@ -103,6 +112,22 @@ import Testing
             #expect(out.contains("\"driver\":\"ivshmem-plain\""))
             #expect(out.contains("\"size\":\(lg.sizeMiB * 1024 * 1024)"))
         }
+        // The installable VM: disk, CD-ROMs in boot order, NIC, TPM, Secure Boot, tablet, sound reach QEMU.
+        for d in spec.disks { #expect(out.contains(d.path), "disk \(d.path)") }
+        if let iso = spec.install.iso {
+            #expect(out.contains(iso) && out.contains("<boot order='2'/>"), "installer CD \(iso)")
+            #expect(out.contains("\"bootindex\":1") && out.contains("\"bootindex\":2"), "boot order disk, then installer")
+        }
+        if let iso = spec.install.virtioISO { #expect(out.contains(iso), "virtio-win CD \(iso)") }
+        if spec.disks.first?.bus == .sata { #expect(out.contains("\"driver\":\"ide-hd\"")) }
+        if let net = spec.network { #expect(out.contains(net.model == .virtio ? "virtio-net-pci" : "e1000e"), "NIC") }
+        if spec.tpm { #expect(out.contains("<tpm model='tpm-crb'>") && out.contains("tpm-crb"), "TPM") }
+        if spec.firmware.secureBoot {
+            #expect(out.contains("secure='yes'") && out.contains("<smm state='on'/>"), "Secure Boot loader and SMM")
+            #expect(out.contains("smm=on") || out.contains("smm\":true") || out.contains("smm\":\"on"), "QEMU machine with SMM")
+        }
+        if spec.usbTablet { #expect(out.contains("qemu-xhci") && out.contains("usb-tablet"), "USB tablet") }
+        if spec.sound == .ich9 { #expect(out.contains("ich9-intel-hda"), "ich9 sound") }
         for d in spec.devices where d.rom != nil { #expect(out.contains("\"romfile\":\"\(d.rom!)\"")) }
         if mounted != nil { #expect(out.contains("\"qom-type\":\"memory-backend-file\",\"id\":\"pc.ram\",\"mem-path\":\"\(dir)/hugepages")) }
 

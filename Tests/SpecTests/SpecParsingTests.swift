@@ -90,7 +90,7 @@ import Testing
         ("threads = 2", "threads = 3", "line 6: [cpu]: sockets × cores × threads = 1×1×3 ≠ vcpus 4"),
         ("address = \"0000:01:00.0\"", "address = \"01:00\"", "line 12: key 'address' in [device]: '01:00' is not a PCI address (DDDD:BB:DD.F)"),
         ("kind = \"gpu\"", "kind = \"gpu\"\nvga = true", "line 15: unknown key 'vga' in [device] (known: address, host-drivers, id, kind, rom)"),
-        ("[cpu]", "[cpux]", "line 6: unknown table '[cpux]' (known: boot, cpu, device, disk, firmware, hyperv, input, looking-glass, proxmox)"),
+        ("[cpu]", "[cpux]", "line 6: unknown table '[cpux]' (known: boot, cpu, device, disk, firmware, hyperv, input, install, looking-glass, network, os, proxmox)"),
     ])
     func badInputNamesLineAndKey(from: String, to: String, message: String) {
         let text = Self.minimal.replacingOccurrences(of: from, with: to)

@@ -37,6 +37,11 @@ enum Examples {
         var lookingGlass: VMSpec.LookingGlass? = nil
         var inputByID = false
         var rom: String? = nil
+        var os: VMSpec.GuestOS? = nil
+        var iso: String? = nil
+        var virtioISO: String? = nil
+        var diskBus: VMSpec.Disk.Bus = .virtio
+        var network: VMSpec.Network.Source = .network("default")
         var description: String { name }
     }
 
@@ -47,6 +52,14 @@ enum Examples {
              hugepages: false, rom: "/var/lib/vfioctl/navi10.rom"),
         Case(host: "ryzen-chipset-gpu", name: "ryzen-rtx3080", devices: ["0000:06:00.0"], vcpus: 6, memory: 8192,
              lookingGlass: .init(width: 2560, height: 1440), inputByID: true),
+        // One complete, installable VM per guest OS (install media, TPM and Secure Boot for Windows 11).
+        Case(host: "z490-three-gpus", name: "z490-win11-install", devices: ["0000:06:00.0"], vcpus: 8, memory: 16384,
+             lookingGlass: .init(width: 1920, height: 1080), inputByID: true, os: .windows11,
+             iso: "/var/lib/libvirt/images/Win11_24H2_English_x64.iso", virtioISO: "/var/lib/libvirt/images/virtio-win.iso"),
+        Case(host: "ryzen-chipset-gpu", name: "ryzen-win10-sata", devices: ["0000:06:00.0"], vcpus: 6, memory: 8192,
+             hugepages: false, os: .windows10, iso: "/srv/iso/Win10_22H2_English_x64.iso", diskBus: .sata, network: .bridge("br0")),
+        Case(host: "x570-twin-gpus", name: "x570-linux", devices: ["0000:0c:00.0"], vcpus: 4, memory: 8192,
+             hugepages: false, os: .linux, iso: "/srv/iso/debian-12.8.0-amd64-netinst.iso"),
     ]
 
     static func spec(_ c: Case) throws -> (VMSpec, [String]) {
@@ -56,6 +69,11 @@ enum Examples {
         r.lookingGlass = c.lookingGlass
         r.inputByID = c.inputByID
         r.rom = c.rom
+        r.os = c.os
+        r.iso = c.iso
+        r.virtioISO = c.virtioISO
+        r.diskBus = c.diskBus
+        r.network = c.network
         return try SpecBuilder.build(r, host: host, files: session.files)
     }
 }

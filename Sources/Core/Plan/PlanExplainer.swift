@@ -150,6 +150,34 @@ public enum PlanExplainer {
             problems.append("NVIDIA GPU without kvm-hidden: guest drivers before 465 stop with Code 43")
         }
         if let lg = spec.lookingGlass { out.append("  Looking Glass \(lg.width)x\(lg.height): \(lg.sizeMiB) MiB ivshmem") }
+        if let os = spec.os {
+            var parts = ["guest \(os.rawValue)"]
+            if spec.firmware.secureBoot { parts.append("Secure Boot") }
+            if spec.tpm { parts.append("TPM 2.0 (swtpm)") }
+            if spec.usbTablet { parts.append("USB tablet") }
+            if let sound = spec.sound { parts.append("\(sound.rawValue) sound") }
+            out.append("  " + parts.joined(separator: ", "))
+            if os == .windows11 && !(spec.tpm && spec.firmware.secureBoot) {
+                out.append("  warning: Windows 11 setup refuses a machine without TPM 2.0 and Secure Boot")
+            }
+        }
+        for d in spec.disks {
+            out.append("  disk \(d.path) (\(d.format), \(d.bus.rawValue)\(d.sizeMiB.map { ", \(MemorySize.format(mib: $0))" } ?? ""))\(files != nil && !d.isBlockDevice && files?.kind(of: d.path) == nil ? ": not created yet (vfioctl define creates it)" : "")")
+        }
+        for (what, iso) in [("installer", spec.install.iso), ("virtio-win drivers", spec.install.virtioISO)] {
+            guard let iso else { continue }
+            out.append("  CD-ROM \(what): \(iso)")
+            if let files, files.kind(of: iso) != .regular { out.append("  warning: \(iso) is not on this host") }
+        }
+        if spec.os?.isWindows == true, spec.disks.first?.bus == .virtio, spec.install.iso != nil, spec.install.virtioISO == nil {
+            out.append("  warning: Windows setup finds no virtio disk without the virtio-win ISO ([install] virtio-iso) or bus = \"sata\"")
+        }
+        if let net = spec.network {
+            switch net.source {
+            case .network(let n): out.append("  network: \(net.model.rawValue) NIC on libvirt network '\(n)'")
+            case .bridge(let b): out.append("  network: \(net.model.rawValue) NIC on host bridge \(b)")
+            }
+        }
         for p in spec.input {
             let name = p.split(separator: "/").last.map(String.init) ?? p
             out.append("  evdev \(p)\(host.inputDevices.contains(name) ? "" : " (not present on this host)")")

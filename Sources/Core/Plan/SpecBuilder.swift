@@ -8,6 +8,18 @@ public struct InitRequest: Sendable {
     public var lookingGlass: VMSpec.LookingGlass?
     public var inputByID = false
     public var rom: String?
+    /// The guest OS; nil: Windows 11 (what a gaming GPU is passed to most), with its TPM and Secure Boot.
+    public var os: VMSpec.GuestOS?
+    /// System disk size (MiB) and path; the path defaults to /var/lib/libvirt/images/NAME.qcow2.
+    public var diskMiB: Int = InitRequest.defaultDiskMiB
+    public var diskPath: String?
+    public var diskBus: VMSpec.Disk.Bus = .virtio
+    public var iso: String?
+    public var virtioISO: String?
+    public var network: VMSpec.Network.Source = .network("default")
+
+    /// 128 GiB: Windows 11 needs 64 GB, and a game or two more.
+    public static let defaultDiskMiB = 128 * 1024
 
     public init(name: String, devices: [PCIAddress], vcpus: Int, memoryMiB: Int) {
         self.name = name
@@ -27,6 +39,15 @@ public struct InitRequest: Sendable {
         if let rom {
             if let problem = SpecRules.text("rom", rom, in: "device") { throw SpecError(line: 0, problem) }
             if !rom.hasPrefix("/") { throw SpecError(line: 0, "key 'rom' in [device]: '\(rom)' must be an absolute path") }
+        }
+        for (key, table, value) in [("path", "disk", diskPath), ("iso", "install", iso), ("virtio-iso", "install", virtioISO)] {
+            if let value, let problem = SpecRules.path(key, value, in: table) { throw SpecError(line: 0, problem) }
+        }
+        if virtioISO != nil && os == .linux { throw SpecError(line: 0, "key 'virtio-iso' in [install]: the virtio-win ISO holds Windows drivers; a Linux guest has virtio built in") }
+        if !(1...SpecRules.maxMemoryMiB).contains(diskMiB) { throw SpecError(line: 0, "key 'size' in [disk]: \(diskMiB) MiB is outside 1 MiB…64 TiB") }
+        switch network {
+        case .network(let n): if let problem = SpecRules.networkName("network", n, bridge: false) { throw SpecError(line: 0, problem) }
+        case .bridge(let b): if let problem = SpecRules.networkName("bridge", b, bridge: true) { throw SpecError(line: 0, problem) }
         }
         if devices.count > SpecRules.maxDevices { throw SpecError(line: 0, "[[device]]: \(devices.count) devices, at most \(SpecRules.maxDevices)") }
         if let lg = lookingGlass {
@@ -49,8 +70,15 @@ public enum OVMFPaths {
         ("/usr/share/qemu/ovmf-x86_64-code.bin", "/usr/share/qemu/ovmf-x86_64-vars.bin"),       // openSUSE
     ]
 
-    public static func find(_ files: any HostFileReader) -> (code: String, vars: String)? {
-        candidates.first { files.kind(of: $0.code) == .regular && files.kind(of: $0.vars) == .regular }
+    /// Secure Boot builds with Microsoft's keys enrolled in the NVRAM template (Windows 11 boots with Secure Boot on).
+    public static let secureBootCandidates: [(code: String, vars: String)] = [
+        ("/usr/share/OVMF/OVMF_CODE_4M.ms.fd", "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"),             // Debian 12, Ubuntu ≥ 22.04
+        ("/usr/share/pve-edk2-firmware/OVMF_CODE_4M.secboot.fd", "/usr/share/pve-edk2-firmware/OVMF_VARS_4M.ms.fd"), // Proxmox
+        ("/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", "/usr/share/edk2/ovmf/OVMF_VARS.secboot.fd"), // Fedora
+    ]
+
+    public static func find(_ files: any HostFileReader, secureBoot: Bool = false) -> (code: String, vars: String)? {
+        (secureBoot ? secureBootCandidates : candidates).first { files.kind(of: $0.code) == .regular && files.kind(of: $0.vars) == .regular }
     }
 }
 
@@ -122,12 +150,35 @@ public enum SpecBuilder {
             }
         }
 
-        if let fw = OVMFPaths.find(files) {
+        let os = request.os ?? .windows11
+        spec.os = os
+        // Windows 11 setup checks for TPM 2.0 and Secure Boot; Windows 10 and Linux need neither.
+        let secure = os == .windows11
+        spec.firmware.secureBoot = secure
+        spec.tpm = secure
+        if let fw = OVMFPaths.find(files, secureBoot: secure) {
             spec.firmware.code = fw.code
             spec.firmware.vars = fw.vars
+        } else if secure {
+            spec.firmware.code = OVMFPaths.secureBootCandidates[0].code
+            spec.firmware.vars = OVMFPaths.secureBootCandidates[0].vars
+            notes.append("OVMF with Secure Boot not found on this host (install ovmf / edk2-ovmf); using Debian's paths")
         } else {
             notes.append("OVMF not found on this host (install ovmf / edk2-ovmf); using Debian's paths")
         }
+        if secure { notes.append("Windows 11: TPM 2.0 (swtpm) and Secure Boot with Microsoft keys enrolled") }
+        let diskPath = request.diskPath ?? "/var/lib/libvirt/images/\(request.name).qcow2"
+        let format = diskPath.hasSuffix(".qcow2") ? "qcow2" : "raw"
+        spec.disks = [VMSpec.Disk(path: diskPath, format: format, sizeMiB: diskPath.hasPrefix("/dev/") ? nil : request.diskMiB, bus: request.diskBus)]
+        spec.install = VMSpec.InstallMedia(iso: request.iso, virtioISO: request.virtioISO)
+        if os.isWindows && request.diskBus == .virtio && request.virtioISO == nil {
+            notes.append("virtio system disk: Windows setup needs the viostor driver from the virtio-win ISO (--virtio-iso), or use --disk-bus sata")
+        }
+        if request.iso == nil { notes.append("no --iso: add [install] iso = \"/path/to/installer.iso\" to boot an installer") }
+        spec.network = VMSpec.Network(source: request.network)
+        spec.usbTablet = true
+        spec.sound = .ich9
+        spec.hyperv.enlightenments = os.isWindows
         spec.firmware.nvram = "/var/lib/libvirt/qemu/nvram/\(request.name)_VARS.fd"
 
         if gpus.contains(where: { $0.vendor == .nvidia }) {

@@ -15,11 +15,11 @@ extension VMSpec {
         let doc: TOMLDocument
         do { doc = try TOML.parse(text) } catch { throw SpecError(line: error.line, error.message) }
 
-        let knownTables: Set<String> = ["cpu", "firmware", "device", "hyperv", "looking-glass", "input", "disk", "boot", "proxmox"]
+        let knownTables: Set<String> = ["cpu", "firmware", "device", "hyperv", "looking-glass", "input", "disk", "boot", "proxmox", "os", "install", "network"]
         for t in doc.tables where !knownTables.contains(t.name) {
             throw SpecError(line: t.line, "unknown table '[\(t.name)]' (known: \(knownTables.sorted().joined(separator: ", ")))")
         }
-        for t in doc.tables where ["cpu", "firmware", "hyperv", "looking-glass", "input", "boot", "proxmox"].contains(t.name) {
+        for t in doc.tables where ["cpu", "firmware", "hyperv", "looking-glass", "input", "boot", "proxmox", "os", "install", "network"].contains(t.name) {
             if doc.tables.filter({ $0.name == t.name }).count > 1 { throw SpecError(line: t.line, "'[[\(t.name)]]' must be a single table '[\(t.name)]'") }
         }
 
@@ -77,6 +77,7 @@ extension VMSpec {
             spec.firmware.code = try f.path("code")
             spec.firmware.vars = try f.path("vars")
             spec.firmware.nvram = try f.optionalPath("nvram") ?? "/var/lib/libvirt/qemu/nvram/\(name)_VARS.fd"
+            spec.firmware.secureBoot = try f.optionalBool("secure-boot") ?? false
             try f.finish()
         } else {
             spec.firmware.nvram = "/var/lib/libvirt/qemu/nvram/\(name)_VARS.fd"
@@ -143,9 +144,75 @@ extension VMSpec {
             guard ["raw", "qcow2"].contains(format) else {
                 throw SpecError(line: d.line("format"), "key 'format' in [disk]: '\(format)' must be \"raw\" or \"qcow2\"")
             }
-            spec.disks.append(Disk(path: path, format: format))
+            var disk = Disk(path: path, format: format)
+            if let size = try d.optionalString("size") {
+                switch MemorySize.mib(size) {
+                case .success(let mib): disk.sizeMiB = mib
+                case .failure(.notASize): throw SpecError(line: d.line("size"), "key 'size' in [disk]: '\(SpecRules.visible(size))' is not a size (e.g. \"128G\")")
+                case .failure(.tooLarge): throw SpecError(line: d.line("size"), "key 'size' in [disk]: '\(SpecRules.visible(size))' is more than 64T")
+                }
+            }
+            if let bus = try d.optionalString("bus") {
+                guard let b = Disk.Bus(rawValue: bus) else {
+                    throw SpecError(line: d.line("bus"), "key 'bus' in [disk]: '\(SpecRules.visible(bus))' must be \"virtio\" or \"sata\"")
+                }
+                disk.bus = b
+            }
+            spec.disks.append(disk)
             if spec.disks.count > SpecRules.maxDisks { throw SpecError(line: t.line, "[[disk]]: more than \(SpecRules.maxDisks) disks") }
             try d.finish()
+        }
+
+        if let t = doc.table("os") {
+            var o = Keys(t)
+            let type = try o.string("type")
+            guard let os = GuestOS(rawValue: type) else {
+                throw SpecError(line: o.line("type"), "key 'type' in [os]: '\(SpecRules.visible(type))' must be one of \(GuestOS.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            spec.os = os
+            spec.tpm = try o.optionalBool("tpm") ?? (os == .windows11)
+            spec.usbTablet = try o.optionalBool("tablet") ?? true
+            let sound = try o.optionalString("sound") ?? Sound.ich9.rawValue
+            if sound != "none" {
+                guard let s = Sound(rawValue: sound) else {
+                    throw SpecError(line: o.line("sound"), "key 'sound' in [os]: '\(SpecRules.visible(sound))' must be \"ich9\", \"ich6\" or \"none\"")
+                }
+                spec.sound = s
+            }
+            try o.finish()
+        }
+
+        if let t = doc.table("install") {
+            var i = Keys(t)
+            spec.install.iso = try i.optionalPath("iso")
+            spec.install.virtioISO = try i.optionalPath("virtio-iso")
+            try i.finish()
+        }
+
+        if let t = doc.table("network") {
+            var n = Keys(t)
+            let network = try n.optionalString("network")
+            let bridge = try n.optionalString("bridge")
+            let source: Network.Source
+            switch (network, bridge) {
+            case (let name?, nil):
+                if let problem = SpecRules.networkName("network", name, bridge: false) { throw SpecError(line: n.line("network"), problem) }
+                source = .network(name)
+            case (nil, let name?):
+                if let problem = SpecRules.networkName("bridge", name, bridge: true) { throw SpecError(line: n.line("bridge"), problem) }
+                source = .bridge(name)
+            default:
+                throw SpecError(line: t.line, "[network]: give exactly one of network = \"default\" (a libvirt network) or bridge = \"br0\" (a host bridge)")
+            }
+            var net = Network(source: source)
+            if let model = try n.optionalString("model") {
+                guard let m = Network.Model(rawValue: model) else {
+                    throw SpecError(line: n.line("model"), "key 'model' in [network]: '\(SpecRules.visible(model))' must be \"virtio\" or \"e1000e\"")
+                }
+                net.model = m
+            }
+            spec.network = net
+            try n.finish()
         }
 
         if let t = doc.table("boot") {

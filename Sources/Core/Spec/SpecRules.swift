@@ -89,6 +89,26 @@ public enum SpecRules {
         return nil
     }
 
+    /// libvirt network names and Linux bridge names become XML attributes, QEMU `-netdev` values and a Proxmox
+    /// `bridge=` property: the safe subset of both, `[A-Za-z0-9._-]`, not "." or "..". A bridge is a network
+    /// interface, whose name is at most 15 bytes (IFNAMSIZ less the NUL).
+    public static func networkName(_ key: String, _ value: String, bridge: Bool) -> String? {
+        let limit = bridge ? 15 : 64
+        guard !value.isEmpty, value.utf8.count <= limit, value != ".", value != "..",
+              value.utf8.allSatisfy({ isASCIIAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }) else {
+            return "key '\(key)' in [network]: '\(visible(value))' must be 1–\(limit) letters, digits, '-', '_' or '.' (a \(bridge ? "host bridge" : "libvirt network") name)"
+        }
+        return nil
+    }
+
+    /// A path a spec names (firmware, ROM, disk, ISO): text rules plus absolute, since libvirt and QEMU resolve
+    /// relative paths against their own working directory, not the user's.
+    public static func path(_ key: String, _ value: String, in table: String) -> String? {
+        if let problem = text(key, value, in: table) { return problem }
+        if !value.hasPrefix("/") { return "\(label(key, table)): '\(visible(value))' must be an absolute path" }
+        return nil
+    }
+
     /// "key 'k'" or "key 'k' in [table]", as every spec message starts.
     public static func label(_ key: String, _ table: String) -> String { table.isEmpty ? "key '\(key)'" : "key '\(key)' in [\(table)]" }
 
@@ -96,8 +116,8 @@ public enum SpecRules {
         s.value < 0x20 || (0x7F...0x9F).contains(s.value) || s.value == 0x2028 || s.value == 0x2029
     }
 
-    static func isASCIILetter(_ b: UInt8) -> Bool { (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) }
-    static func isASCIIAlnum(_ b: UInt8) -> Bool { isASCIILetter(b) || (0x30...0x39).contains(b) }
+    public static func isASCIILetter(_ b: UInt8) -> Bool { (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) }
+    public static func isASCIIAlnum(_ b: UInt8) -> Bool { isASCIILetter(b) || (0x30...0x39).contains(b) }
 
     static func hexScalar(_ s: Unicode.Scalar) -> String { "U+" + hex(Int(s.value), width: 4).uppercased() }
 

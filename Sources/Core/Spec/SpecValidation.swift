@@ -59,6 +59,18 @@ extension VMSpec {
         for d in disks {
             try path("path", d.path, "disk")
             if !["raw", "qcow2"].contains(d.format) { throw SpecError(line: 0, "key 'format' in [disk]: '\(SpecRules.visible(d.format))' must be \"raw\" or \"qcow2\"") }
+            if let size = d.sizeMiB, !(1...SpecRules.maxMemoryMiB).contains(size) { throw SpecError(line: 0, "key 'size' in [disk]: \(size) MiB is outside 1 MiB…64 TiB") }
+        }
+        if let iso = install.iso { try path("iso", iso, "install") }
+        if let iso = install.virtioISO { try path("virtio-iso", iso, "install") }
+        // q35's AHCI controller has six ports: SATA disks and CD-ROMs share them.
+        let sata = disks.filter { $0.bus == .sata }.count + (install.iso == nil ? 0 : 1) + (install.virtioISO == nil ? 0 : 1)
+        if sata > 6 { throw SpecError(line: 0, "[[disk]]/[install]: \(sata) SATA disks and CD-ROMs, but q35's AHCI controller has 6 ports (use bus = \"virtio\")") }
+        if let network {
+            switch network.source {
+            case .network(let n): try check(SpecRules.networkName("network", n, bridge: false))
+            case .bridge(let b): try check(SpecRules.networkName("bridge", b, bridge: true))
+            }
         }
         for m in boot.blacklist { try check(SpecRules.moduleName("blacklist", m, in: "boot")) }
         if !(100...999_999_999).contains(proxmox.vmid) { throw SpecError(line: 0, "key 'vmid' in [proxmox]: \(proxmox.vmid) is outside 100…999999999") }

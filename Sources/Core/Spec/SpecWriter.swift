@@ -21,10 +21,21 @@ extension VMSpec {
         out.append("threads = \(cpu.threads)")
         if cpu.topoext { out.append("topoext = true                 # AMD: guest sees SMT siblings") }
         out.append("")
-        out.append("[firmware]                     # OVMF without Secure Boot, NVRAM per VM")
+        if let os {
+            out.append("[os]                           # the guest: which devices it gets and expects")
+            out.append(Self.padded("type = \(TOML.quote(os.rawValue))", "windows11, windows10 or linux"))
+            out.append(Self.padded("tpm = \(tpm)", "TPM 2.0: tpm-crb on an swtpm emulator (Windows 11 requires one)"))
+            out.append(Self.padded("tablet = \(usbTablet)", "USB tablet on a qemu-xhci controller: a pointer for the installer"))
+            out.append(Self.padded("sound = \(TOML.quote(sound?.rawValue ?? "none"))", "ich9 (Intel HDA, an inbox driver), ich6 or none"))
+            out.append("")
+        }
+        out.append(firmware.secureBoot
+            ? "[firmware]                     # OVMF with Secure Boot, Microsoft keys enrolled; NVRAM per VM"
+            : "[firmware]                     # OVMF without Secure Boot, NVRAM per VM")
         out.append("code = \(TOML.quote(firmware.code))")
         out.append("vars = \(TOML.quote(firmware.vars))")
         out.append("nvram = \(TOML.quote(firmware.nvram))")
+        if firmware.secureBoot { out.append(Self.padded("secure-boot = true", "libvirt: secure loader + SMM; code/vars must be a Secure Boot build")) }
         for d in devices {
             out.append("")
             out.append("[[device]]")
@@ -57,6 +68,27 @@ extension VMSpec {
             out.append("[[disk]]")
             out.append("path = \(TOML.quote(d.path))")
             out.append("format = \(TOML.quote(d.format))")
+            if let size = d.sizeMiB { out.append(Self.padded("size = \(TOML.quote(MemorySize.format(mib: size)))", "vfioctl define creates the image when missing")) }
+            if d.bus != .virtio || os != nil {
+                out.append(Self.padded("bus = \(TOML.quote(d.bus.rawValue))", d.bus == .virtio
+                    ? "virtio (fast; Windows setup needs the viostor driver from the virtio-win ISO) or sata (no driver needed)"
+                    : "sata: Windows setup sees it without a driver; virtio is faster once viostor is installed"))
+            }
+        }
+        if !install.isEmpty {
+            out.append("")
+            out.append("[install]                      # CD-ROMs; the system disk boots first, so an empty disk boots the installer")
+            if let iso = install.iso { out.append("iso = \(TOML.quote(iso))") }
+            if let iso = install.virtioISO { out.append(Self.padded("virtio-iso = \(TOML.quote(iso))", "drivers for virtio disk and network during setup")) }
+        }
+        if let network {
+            out.append("")
+            out.append("[network]")
+            switch network.source {
+            case .network(let n): out.append(Self.padded("network = \(TOML.quote(n))", "libvirt network (default: NAT); or bridge = \"br0\" for the LAN"))
+            case .bridge(let b): out.append(Self.padded("bridge = \(TOML.quote(b))", "host bridge; or network = \"default\" for libvirt's NAT"))
+            }
+            out.append(Self.padded("model = \(TOML.quote(network.model.rawValue))", "virtio (driver on the virtio-win ISO) or e1000e"))
         }
         out.append("")
         out.append("[boot]                         # vfioctl setup")
@@ -68,5 +100,10 @@ extension VMSpec {
         out.append("vmid = \(proxmox.vmid)")
         out.append("storage = \(TOML.quote(proxmox.storage))")
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// `line` with `comment` at column 32, where the other comments of the file start (one space when longer).
+    static func padded(_ line: String, _ comment: String) -> String {
+        line + String(repeating: " ", count: max(1, 31 - line.count)) + "# " + comment
     }
 }

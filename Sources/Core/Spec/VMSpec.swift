@@ -17,6 +17,16 @@ public struct VMSpec: Sendable, Equatable {
     /// Absolute `/dev/input/by-id/...-event-*` paths relayed with evdev (the first keyboard grabs all).
     public var input: [String]
     public var disks: [Disk]
+    /// The guest OS: which devices and drivers it expects (nil: a spec from before `[os]`, rendered as it was).
+    public var os: GuestOS?
+    /// TPM 2.0 (`tpm-crb` on an swtpm emulator): Windows 11 setup refuses to install without one.
+    public var tpm = false
+    /// Install media: CD-ROMs after the system disk in the boot order.
+    public var install: InstallMedia
+    public var network: Network?
+    /// A qemu-xhci USB controller with a USB tablet: a pointer for the installer before any GPU driver runs.
+    public var usbTablet = false
+    public var sound: Sound?
     public var boot: BootOptions
     public var proxmox: Proxmox
 
@@ -30,6 +40,7 @@ public struct VMSpec: Sendable, Equatable {
         hyperv = HyperV()
         input = []
         disks = []
+        install = InstallMedia()
         boot = BootOptions()
         proxmox = Proxmox()
     }
@@ -62,6 +73,9 @@ public struct VMSpec: Sendable, Equatable {
         public var vars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
         /// This VM's NVRAM file.
         public var nvram = ""
+        /// Secure Boot: `code` and `vars` are a Secure Boot build with keys enrolled (Debian: OVMF_CODE_4M.ms.fd,
+        /// OVMF_VARS_4M.ms.fd); libvirt then needs `secure='yes'` and SMM, QEMU `smm=on` and a secure pflash.
+        public var secureBoot = false
         public init() {}
     }
 
@@ -121,13 +135,62 @@ public struct VMSpec: Sendable, Equatable {
     }
 
     public struct Disk: Sendable, Equatable {
+        /// The bus the guest sees. virtio is the fast one, but Windows setup finds no virtio disk until its driver
+        /// is loaded from the virtio-win ISO ("Load driver" → viostor); sata needs no driver during the install,
+        /// at the cost of speed (a disk can move to virtio later, once the driver is installed).
+        public enum Bus: String, Sendable, Equatable, CaseIterable { case virtio, sata }
         public var path: String
         public var format: String
-        public init(path: String, format: String = "raw") {
+        /// Size `vfioctl define` creates the image with (`qemu-img create`) when it does not exist; nil: never created.
+        public var sizeMiB: Int?
+        public var bus: Bus = .virtio
+        public init(path: String, format: String = "raw", sizeMiB: Int? = nil, bus: Bus = .virtio) {
             self.path = path
             self.format = format
+            self.sizeMiB = sizeMiB
+            self.bus = bus
+        }
+
+        /// A block device (`/dev/...`): libvirt `type='block'`, never created.
+        public var isBlockDevice: Bool { path.hasPrefix("/dev/") }
+    }
+
+    public enum GuestOS: String, Sendable, Equatable, CaseIterable {
+        case windows11, windows10, linux
+        public var isWindows: Bool { self != .linux }
+    }
+
+    public struct InstallMedia: Sendable, Equatable {
+        /// The OS installer ISO (boots when the system disk has nothing to boot).
+        public var iso: String?
+        /// The virtio-win driver ISO (Windows: virtio disk, network and balloon drivers for setup).
+        public var virtioISO: String?
+        public init(iso: String? = nil, virtioISO: String? = nil) {
+            self.iso = iso
+            self.virtioISO = virtioISO
+        }
+        public var isEmpty: Bool { iso == nil && virtioISO == nil }
+    }
+
+    public struct Network: Sendable, Equatable {
+        public enum Source: Sendable, Equatable {
+            /// A libvirt virtual network (`default`: NAT on virbr0).
+            case network(String)
+            /// An existing host bridge (the guest on the LAN).
+            case bridge(String)
+        }
+        public enum Model: String, Sendable, Equatable, CaseIterable { case virtio, e1000e }
+        public var source: Source
+        /// virtio (Windows: driver on the virtio-win ISO) or e1000e (inbox driver, slower).
+        public var model: Model = .virtio
+        public init(source: Source, model: Model = .virtio) {
+            self.source = source
+            self.model = model
         }
     }
+
+    /// Emulated sound card: ich9 (Intel HDA on the ICH9, Windows' and Linux's inbox driver).
+    public enum Sound: String, Sendable, Equatable, CaseIterable { case ich9, ich6 }
 
     public struct BootOptions: Sendable, Equatable {
         /// Add `video=efifb:off`: the passed GPU is the firmware's console.

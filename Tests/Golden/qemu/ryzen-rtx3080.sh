@@ -9,16 +9,20 @@
 #   vCPU 4 -> host CPU 5
 #   vCPU 5 -> host CPU 17
 #   emulator and iothreads -> host CPUs 0,12
+# TPM 2.0: swtpm keeps the TPM state in /var/lib/vfioctl/swtpm/ryzen-rtx3080.
+mkdir -p /var/lib/vfioctl/swtpm/ryzen-rtx3080
+swtpm socket --tpm2 --daemon --tpmstate dir=/var/lib/vfioctl/swtpm/ryzen-rtx3080 --ctrl type=unixio,path=/run/vfioctl-swtpm-ryzen-rtx3080.sock --terminate
 exec qemu-system-x86_64 \
   -name ryzen-rtx3080,debug-threads=on \
-  -machine q35,accel=kvm,kernel-irqchip=on,hpet=off,vmport=off,memory-backend=ram0 \
+  -machine q35,accel=kvm,kernel-irqchip=on,hpet=off,vmport=off,smm=on,memory-backend=ram0 \
   -cpu host,migratable=off,topoext=on,kvm=off,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-stimer-direct,hv-reset,hv-frequencies,hv-reenlightenment,hv-tlbflush,hv-ipi,hv-time,hv-vendor-id=0123456789ab \
   -smp 6,sockets=1,dies=1,cores=3,threads=2 \
   -m 8192M \
   -object memory-backend-file,id=ram0,size=8192M,mem-path=/dev/hugepages1G,prealloc=on \
   -overcommit mem-lock=on \
   -object iothread,id=iothread1 \
-  -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+  -global driver=cfi.pflash01,property=secure,value=on \
+  -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.ms.fd \
   -drive if=pflash,format=raw,unit=1,file=/var/lib/libvirt/qemu/nvram/ryzen-rtx3080_VARS.fd \
   -rtc base=localtime,driftfix=slew \
   -global kvm-pit.lost_tick_policy=delay \
@@ -28,6 +32,18 @@ exec qemu-system-x86_64 \
   -display none \
   -serial none \
   -parallel none \
+  -drive file=/var/lib/libvirt/images/ryzen-rtx3080.qcow2,format=qcow2,if=none,id=disk0,cache=none,aio=native,discard=unmap \
+  -device virtio-blk-pci,drive=disk0,iothread=iothread1 \
+  -device qemu-xhci,id=xhci \
+  -device usb-tablet,bus=xhci.0 \
+  -netdev user,id=net0 \
+  -device virtio-net-pci,netdev=net0 \
+  -chardev socket,id=chrtpm,path=/run/vfioctl-swtpm-ryzen-rtx3080.sock \
+  -tpmdev emulator,id=tpm0,chardev=chrtpm \
+  -device tpm-crb,tpmdev=tpm0 \
+  -audiodev none,id=audio0 \
+  -device ich9-intel-hda \
+  -device hda-duplex,audiodev=audio0 \
   -device pcie-root-port,id=rp1,chassis=1,bus=pcie.0 \
   -device vfio-pci,host=0000:06:00.0,id=hostdev6_0_0,bus=rp1,addr=0x0.0,multifunction=on \
   -device vfio-pci,host=0000:06:00.1,id=hostdev6_0_1,bus=rp1,addr=0x0.1 \

@@ -37,6 +37,32 @@ enum GuestLayout {
         return obj
     }
 
+    /// One CD-ROM: the installer boots (after the system disk), the driver ISO does not.
+    struct CDROM { var path: String; var boots: Bool }
+
+    static func cdroms(_ spec: VMSpec) -> [CDROM] {
+        var out: [CDROM] = []
+        if let iso = spec.install.iso { out.append(CDROM(path: iso, boots: true)) }
+        if let iso = spec.install.virtioISO { out.append(CDROM(path: iso, boots: false)) }
+        return out
+    }
+
+    /// Boot order per device (system disk 1, installer 2) whenever an installer is attached: a fresh, empty disk
+    /// falls through to the installer, an installed one boots itself, with no edit between the two.
+    static func perDeviceBootOrder(_ spec: VMSpec) -> Bool { spec.install.iso != nil && !spec.disks.isEmpty }
+
+    /// SATA disks come before the CD-ROMs on the AHCI controller (sda, sdb, ... then the CDs).
+    static func sataDisks(_ spec: VMSpec) -> Int { spec.disks.filter { $0.bus == .sata }.count }
+
+    /// The target name of disk `index`: virtio disks count vda…, SATA disks sda… among themselves.
+    static func diskTarget(_ spec: VMSpec, disk index: Int) -> String {
+        let bus = spec.disks[index].bus
+        let n = spec.disks[..<index].filter { $0.bus == bus }.count
+        return bus == .virtio ? diskName(n) : sataName(n)
+    }
+
+    static func sataName(_ index: Int) -> String { "s" + diskName(index).dropFirst() }
+
     /// libvirt's virtio disk names: vda…vdz, vdaa…vdaz, vdba… (virDiskNameFromIndex), so a 27th disk is vdaa,
     /// not a character past "z".
     static func diskName(_ index: Int) -> String {

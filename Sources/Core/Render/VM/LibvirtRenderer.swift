@@ -1,8 +1,16 @@
 /// libvirt domain XML (https://libvirt.org/formatdomain.html) for a spec. Tests feed every rendering to
 /// `virt-xml-validate` and `virsh define --validate` / `domxml-to-native`.
 public enum LibvirtRenderer {
+    /// Who binds the passed devices to vfio-pci. libvirt's `managed='yes'` detaches them at start and reattaches
+    /// them at shutdown; vfioctl's hook does the same at prepare/release, with shielding and the display handoff in
+    /// the same step. Both at once race (the hook binds, then libvirt detaches again and reattaches at stop, after
+    /// the hook's restore), so exactly one owns the bind: `vfioctl define` installs the hook and the spec, and
+    /// renders `.hook` (`managed='no'`); plain `vfioctl render libvirt`, for users without the hook, keeps
+    /// `.libvirt` (`managed='yes'`).
+    public enum BindOwner: Sendable { case libvirt, hook }
+
     /// The domain XML, after `spec.validate()`; every spec string in an attribute or text goes through `XML.escape`.
-    public static func render(_ spec: VMSpec) throws(SpecError) -> String {
+    public static func render(_ spec: VMSpec, bind owner: BindOwner = .libvirt) throws(SpecError) -> String {
         try spec.validate()
         var x: [String] = []
         func e(_ s: String) -> String { XML.escape(s) }
@@ -37,9 +45,11 @@ public enum LibvirtRenderer {
         }
         x.append("  <os>")
         x.append("    <type arch='x86_64' machine='q35'>hvm</type>")
-        x.append("    <loader readonly='yes' type='pflash'>\(e(spec.firmware.code))</loader>")
+        x.append("    <loader readonly='yes'\(spec.firmware.secureBoot ? " secure='yes'" : "") type='pflash'>\(e(spec.firmware.code))</loader>")
         x.append("    <nvram template='\(e(spec.firmware.vars))'>\(e(spec.firmware.nvram))</nvram>")
-        x.append("    <boot dev='hd'/>")
+        // With install media the order is per device (disk, then installer), which libvirt does not allow
+        // together with <boot dev=>.
+        if !GuestLayout.perDeviceBootOrder(spec) { x.append("    <boot dev='hd'/>") }
         x.append("  </os>")
         x.append("  <features>")
         x.append("    <acpi/>")
@@ -73,6 +83,8 @@ public enum LibvirtRenderer {
             x.append("    </kvm>")
         }
         x.append("    <vmport state='off'/>")
+        // Secure Boot firmware keeps its variables in SMM-protected flash: without SMM it does not start.
+        if spec.firmware.secureBoot { x.append("    <smm state='on'/>") }
         if spec.hyperv.kvmHidden { x.append("    <ioapic driver='kvm'/>") }
         x.append("  </features>")
         x.append("  <cpu mode='host-passthrough' check='none' migratable='off'>")
@@ -94,14 +106,27 @@ public enum LibvirtRenderer {
         x.append("    <suspend-to-disk enabled='no'/>")
         x.append("  </pm>")
         x.append("  <devices>")
+        let order = GuestLayout.perDeviceBootOrder(spec)
         for (i, d) in spec.disks.enumerated() {
-            let dev = GuestLayout.diskName(i)
-            x.append("    <disk type='file' device='disk'>")
-            x.append("      <driver name='qemu' type='\(d.format)' cache='none' io='native' discard='unmap'\(spec.cpu.iothreads > 0 ? " iothread='1'" : "")/>")
-            x.append("      <source file='\(e(d.path))'/>")
-            x.append("      <target dev='\(dev)' bus='virtio'/>")
+            let dev = GuestLayout.diskTarget(spec, disk: i)
+            x.append("    <disk type='\(d.isBlockDevice ? "block" : "file")' device='disk'>")
+            let thread = spec.cpu.iothreads > 0 && d.bus == .virtio ? " iothread='1'" : ""
+            x.append("      <driver name='qemu' type='\(d.format)' cache='none' io='native' discard='unmap'\(thread)/>")
+            x.append("      <source \(d.isBlockDevice ? "dev" : "file")='\(e(d.path))'/>")
+            x.append("      <target dev='\(dev)' bus='\(d.bus.rawValue)'/>")
+            if order && i == 0 { x.append("      <boot order='1'/>") }
             x.append("    </disk>")
         }
+        for (i, cd) in GuestLayout.cdroms(spec).enumerated() {
+            x.append("    <disk type='file' device='cdrom'>")
+            x.append("      <driver name='qemu' type='raw'/>")
+            x.append("      <source file='\(e(cd.path))'/>")
+            x.append("      <target dev='\(GuestLayout.sataName(GuestLayout.sataDisks(spec) + i))' bus='sata'/>")
+            x.append("      <readonly/>")
+            if cd.boots { x.append("      <boot order='2'/>") }
+            x.append("    </disk>")
+        }
+        if spec.usbTablet { x.append("    <controller type='usb' model='qemu-xhci' ports='15'/>") }
         let slots = GuestLayout.slots(spec)
         for s in slots {
             x.append("    <controller type='pci' index='\(s.port)' model='pcie-root-port'/>")
@@ -109,7 +134,7 @@ public enum LibvirtRenderer {
         for s in slots {
             for (d, fn) in zip(s.devices, s.functions) {
                 let a = d.address
-                x.append("    <hostdev mode='subsystem' type='pci' managed='yes'>")
+                x.append("    <hostdev mode='subsystem' type='pci' managed='\(owner == .libvirt ? "yes" : "no")'>")
                 x.append("      <driver name='vfio'/>")
                 x.append("      <source>")
                 x.append("        <address domain='0x\(hex(a.domain, width: 4))' bus='0x\(hex(a.bus, width: 2))' slot='0x\(hex(a.device, width: 2))' function='0x\(a.function)'/>")
@@ -120,6 +145,19 @@ public enum LibvirtRenderer {
                 x.append("    </hostdev>")
             }
         }
+        if let net = spec.network {
+            switch net.source {
+            case .network(let n):
+                x.append("    <interface type='network'>")
+                x.append("      <source network='\(e(n))'/>")
+            case .bridge(let b):
+                x.append("    <interface type='bridge'>")
+                x.append("      <source bridge='\(e(b))'/>")
+            }
+            x.append("      <model type='\(net.model.rawValue)'/>")
+            x.append("    </interface>")
+        }
+        if spec.usbTablet { x.append("    <input type='tablet' bus='usb'/>") }
         for path in spec.input {
             x.append("    <input type='evdev'>")
             if GuestLayout.grabsAll(path, in: spec) {
@@ -134,6 +172,19 @@ public enum LibvirtRenderer {
             x.append("      <model type='ivshmem-plain'/>")
             x.append("      <size unit='M'>\(lg.sizeMiB)</size>")
             x.append("    </shmem>")
+        }
+        if spec.tpm {
+            x.append("    <tpm model='tpm-crb'>")
+            x.append("      <backend type='emulator' version='2.0'/>")
+            x.append("    </tpm>")
+        }
+        if let sound = spec.sound {
+            // No host audio backend: the guest sees its sound card (Windows expects one); to hear it, give the
+            // <audio> element a pipewire or pulseaudio backend.
+            x.append("    <sound model='\(sound.rawValue)'>")
+            x.append("      <audio id='1'/>")
+            x.append("    </sound>")
+            x.append("    <audio id='1' type='none'/>")
         }
         x.append("    <video>")
         x.append("      <model type='none'/>")
