@@ -7,7 +7,7 @@
 # only the coarse direction is asserted (shielded wait share below a fifth of the loaded one).
 # bench/shield.sh boots with waitshare.seconds=N for longer windows.
 LAB_SHAPES="S2"
-LAB_TIMEOUT=300
+LAB_TIMEOUT=420
 LAB_PAYLOADS="stress-ng"
 
 # schedstat PID: "ONCPU_NS WAIT_NS" of the task (its main thread: the stand-in has one).
@@ -87,40 +87,58 @@ summary() {
                 shares[m] = share
             }
             if (shares["shielded"] > 0) printf "loaded / shielded wait share: %.0fx (goal >= 50x)\n", shares["loaded"] / shares["shielded"]
-            else if ("shielded" in shares) printf "loaded / shielded wait share: shielded wait was 0 ns\n"
+            else if (on["shielded"] > 0) printf "loaded / shielded wait share: shielded wait was 0 ns\n"
             printf "shares %.6f %.6f %.6f\n", shares["idle"], shares["loaded"], shares["shielded"]
         }' "$OUT/results"
 }
 
+# progress WHAT: to the console as well (console.log on the host), so a run stopped from outside shows how far it got.
+progress() {
+    note "$* (uptime $(cut -d' ' -f1 /proc/uptime))"
+    echo "shield-waitshare: $*" >/dev/console 2>/dev/null
+}
+
 guest() {
     w=$(sed -n 's/.*waitshare.seconds=\([0-9]*\).*/\1/p' /proc/cmdline)
-    w=${w:-3}
+    w=${w:-2}
+    standin="" second="" stress=""
+    # Whatever ends the test, the busy loops go (a stopped one first continued): left running they would hold the
+    # test's output open and load the guest.
+    trap 'for p in $standin $second $stress; do kill -CONT "$p"; kill "$p"; done 2>/dev/null' EXIT
     note "$w s windows, 2 per state and probe"
     : >"$OUT/results"
     command -v taskset >/dev/null || lab_skip "no taskset in the guest"
-    taskset -c 1 sh -c 'while :; do :; done' &
+    taskset -c 1 sh -c 'while :; do :; done' </dev/null >/dev/null 2>&1 &
     standin=$!
     sleep 1
+    progress idle
     measure idle "$w" 2
-    stress-ng --cpu 4 --timeout 3600 >/dev/null 2>&1 &
+    progress loaded
+    stress-ng --cpu 4 --timeout 3600 </dev/null >/dev/null 2>&1 &
     stress=$!
     sleep 1
     measure loaded "$w" 2
+    progress shield
     vfioctl shield --cpus 1 >"$OUT/shield.out" 2>&1 || { cat "$OUT/shield.out"; lab_fail "shield failed"; }
     vfioctl shield --move "$standin" >"$OUT/move.out" 2>&1 || { cat "$OUT/move.out"; lab_fail "shield --move failed"; }
     sleep 1
+    progress shielded
     measure shielded "$w" 2 moved
     vfioctl shield --status >"$OUT/status" 2>&1
     # Two VM threads on one shielded CPU: the shield keeps the host away, not the VM's own threads from each other.
-    taskset -c 1 sh -c 'while :; do :; done' &
+    taskset -c 1 sh -c 'while :; do :; done' </dev/null >/dev/null 2>&1 &
     second=$!
     vfioctl shield --move "$second" >/dev/null 2>&1 || lab_fail "shield --move (second stand-in) failed"
     sleep 1
+    progress shared
     standin_window shared 0 "$w" "$standin" "$second"
     kill "$second" "$stress"
     wait "$stress" 2>/dev/null
+    second="" stress=""
+    progress unshield
     vfioctl unshield >"$OUT/unshield.out" 2>&1 || lab_fail "unshield failed"
     kill "$standin"
+    standin=""
     summary | tee "$OUT/summary"
     set -- $(sed -n 's/^shares //p' "$OUT/summary")
     awk -v l="$2" -v s="$3" 'BEGIN { exit !(s < l / 5) }' ||
