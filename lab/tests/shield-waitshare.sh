@@ -126,10 +126,12 @@ guest() {
     measure shielded "$w" 2 moved
     vfioctl shield --status >"$OUT/status" 2>&1
     # Two VM threads on one shielded CPU: the shield keeps the host away, not the VM's own threads from each other.
-    taskset -c 1 sh -c 'while :; do :; done' </dev/null >/dev/null 2>&1 &
+    # This shell is on the host side now (CPU 0 only): the second one moves itself before it pins itself to CPU 1.
+    sh -c 'vfioctl shield --move $$ >/dev/null && exec taskset -c 1 sh -c "while :; do :; done"' </dev/null >/dev/null 2>&1 &
     second=$!
-    vfioctl shield --move "$second" >/dev/null 2>&1 || lab_fail "shield --move (second stand-in) failed"
     sleep 1
+    [ "$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$second/status" 2>/dev/null)" = 1 ] ||
+        lab_fail "the second stand-in is not on CPU 1 in the VM cgroup: $(cat "/proc/$second/cgroup" 2>&1)"
     progress shared
     standin_window shared 0 "$w" "$standin" "$second"
     kill "$second" "$stress"
