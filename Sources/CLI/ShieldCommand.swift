@@ -50,7 +50,12 @@ struct Shield: ParsableCommand {
         do {
             if status {
                 let state = try ShieldLoader(files).load()
-                Output.write(ShieldStatus.evaluate(records: try executor.records(), state: state).text())
+                let records = try executor.records()
+                let st = ShieldStatus.evaluate(records: records, state: state)
+                Output.write(st.text())
+                if st.active, let vm = st.vmCPUs {
+                    Output.write(ShieldLeakSampler.sample(files: files, state: state, records: records, shielded: vm).text())
+                }
                 return
             }
             if !move.isEmpty {

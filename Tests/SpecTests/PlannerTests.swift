@@ -154,3 +154,50 @@ func topology(ccx: Int, coresPerCCX: Int, smt: Bool = true, nodes: Int = 1, vend
         #expect(problems.contains("guest memory is bound to node 0 but the GPU is on node 1: set numa-node = 1"))
     }
 }
+
+/// One host CPU per VM thread: the planner never shares one, and a hand-edited spec that does is refused (by the
+/// parser with its line, by `plan` for a spec built in code) with the measured cost.
+@Suite struct PinningRuleTests {
+    @Test func plannerGivesEveryVMThreadItsOwnCPU() throws {
+        let shapes: [CPUInfo] = [topology(ccx: 4, coresPerCCX: 3), topology(ccx: 1, coresPerCCX: 4),
+                                 topology(ccx: 1, coresPerCCX: 6, smt: false, vendor: .intel),
+                                 topology(ccx: 2, coresPerCCX: 5, nodes: 2, vendor: .intel), topology(ccx: 2, coresPerCCX: 1)]
+        for cpu in shapes {
+            let most = (cpu.cores.count - 1) * cpu.threadsPerCore
+            for vcpus in 1...max(1, most) {
+                let plan = try CPUPlanner.plan(cpu: cpu, vcpus: vcpus, node: cpu.numaNodes.isEmpty ? nil : 1)
+                #expect(Set(plan.pin).count == vcpus, "\(vcpus) vCPUs: \(plan.pin)")
+                #expect(plan.emulator.intersection(CPUSet(plan.pin)).isEmpty, "\(vcpus) vCPUs: emulator \(plan.emulator), pin \(plan.pin)")
+                #expect(PinningRules.conflicts(pin: plan.pin, emulator: plan.emulator, iothreads: 1).isEmpty)
+            }
+        }
+    }
+
+    @Test func sharedCPUsAreNamedWithTheirCost() {
+        #expect(PinningRules.conflicts(pin: [2, 4, 5, 5], emulator: CPUSet([0]), iothreads: 1)
+            == ["vCPU 2 and vCPU 3 share host CPU 5: they would wait for each other (measured: two VM threads on one shielded CPU wait 50 % of the time)"])
+        #expect(PinningRules.conflicts(pin: [2, 3], emulator: CPUSet([0, 3]), iothreads: 2)
+            == ["vCPU 1 and the emulator thread and 2 iothreads (host CPUs 0,3) share host CPU 3: they would wait for each other (measured: two VM threads on one shielded CPU wait 50 % of the time)"])
+        #expect(PinningRules.conflicts(pin: [2, 3, 4], emulator: CPUSet([0, 1]), iothreads: 1).isEmpty)
+    }
+
+    @Test func handEditedSpecSharingACPUIsRefusedByLine() {
+        let text = SpecCodecTests.minimal.replacingOccurrences(of: "pin = [2, 6, 3, 7]", with: "pin = [2, 6, 5, 5]")
+        do {
+            _ = try VMSpec.parse(text)
+            Issue.record("accepted pin = [2, 6, 5, 5]")
+        } catch {
+            #expect(error.description == "line 7: key 'pin' in [cpu]: vCPU 2 and vCPU 3 share host CPU 5: they would wait for each other (measured: two VM threads on one shielded CPU wait 50 % of the time)")
+        }
+    }
+
+    @Test func planSaysSoForASpecBuiltInCode() throws {
+        var (spec, _) = try Examples.spec(Examples.cases[0])
+        let (_, host) = try Examples.load(Examples.cases[0].host)
+        spec.cpu.pin[1] = spec.cpu.pin[0]
+        let (text, problems) = PlanExplainer.report(spec, host: host)
+        let want = "vCPU 0 and vCPU 1 share host CPU \(spec.cpu.pin[0]): they would wait for each other (measured: two VM threads on one shielded CPU wait 50 % of the time)"
+        #expect(problems.contains { $0.hasSuffix(want) }, "\(problems)")
+        #expect(text.contains(want))
+    }
+}

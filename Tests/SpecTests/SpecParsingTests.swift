@@ -86,7 +86,7 @@ import Testing
         ("memory = \"8G\"", "memory = \"8 bananas\"", "line 3: key 'memory': '8 bananas' is not a size (e.g. \"16G\" or \"8192M\")"),
         ("hugepages = \"2M\"", "hugepages = \"4M\"", "line 4: key 'hugepages': '4M' must be \"2M\" or \"1G\" (leave it out for none)"),
         ("pin = [2, 6, 3, 7]", "pin = [2, 6, 3]", "line 7: key 'pin' in [cpu]: 3 host CPUs for 4 vCPUs (one per vCPU)"),
-        ("emulator = \"0,4\"", "emulator = \"0,2\"", "line 8: key 'emulator' in [cpu]: CPUs 2 also run vCPUs"),
+        ("emulator = \"0,4\"", "emulator = \"0,2\"", "line 8: key 'emulator' in [cpu]: vCPU 0 and the emulator thread (and iothreads) (host CPUs 0,2) share host CPU 2: they would wait for each other (measured: two VM threads on one shielded CPU wait 50 % of the time)"),
         ("threads = 2", "threads = 3", "line 6: [cpu]: sockets × cores × threads = 1×1×3 ≠ vcpus 4"),
         ("address = \"0000:01:00.0\"", "address = \"01:00\"", "line 12: key 'address' in [device]: '01:00' is not a PCI address (DDDD:BB:DD.F)"),
         ("kind = \"gpu\"", "kind = \"gpu\"\nvga = true", "line 15: unknown key 'vga' in [device] (known: address, host-drivers, id, kind, rom)"),

@@ -94,6 +94,11 @@ public enum CPUPlanner {
         if threads > 1 {
             reasons.append("vCPUs come in whole SMT sibling sets, so each guest core is one real host core")
         }
+        // A second thread on a vCPU's CPU takes half of it (PinningRules): the steps above never do that; a change
+        // to them that did fails here rather than in a guest.
+        if let shared = PinningRules.conflicts(pin: pin, emulator: housekeepingCore).first {
+            throw PlanError("planned pinning is wrong: \(shared)")
+        }
         let vm = CPUSet(pin)
         let online = cpu.online.isEmpty ? CPUSet(cpu.logicalCPUs.map(\.id)) : cpu.online
         return CPUPlan(pin: pin, cores: chosen, emulator: housekeepingCore, housekeeping: online.subtracting(vm),

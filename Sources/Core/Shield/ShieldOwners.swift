@@ -15,10 +15,13 @@ public struct ShieldOwners: Sendable, Equatable {
         /// The VM (`--vm NAME`); "" for a shield made by hand.
         public var name: String
         public var cpus: CPUSet
+        /// When it joined, in clock ticks since boot (nil: journaled by an older vfioctl, or no /proc/uptime).
+        public var since: UInt64?
 
-        public init(name: String, cpus: CPUSet) {
+        public init(name: String, cpus: CPUSet, since: UInt64? = nil) {
             self.name = name
             self.cpus = cpus
+            self.since = since
         }
     }
 
@@ -28,10 +31,10 @@ public struct ShieldOwners: Sendable, Equatable {
     public init(records: [ShieldRecord]) {
         for r in records {
             switch r {
-            case .begin(let cpus, _, _, _, let owner):
+            case .begin(let cpus, _, _, _, let owner, let since):
                 let name = owner ?? ""
                 if !active.contains(where: { $0.name == name }) {
-                    active.append(Owner(name: name, cpus: CPUSet(list: cpus) ?? .empty))
+                    active.append(Owner(name: name, cpus: CPUSet(list: cpus) ?? .empty, since: since))
                 }
             case .release(let owner):
                 active.removeAll { $0.name == owner }

@@ -51,17 +51,18 @@ public struct ShieldPlan: Sendable, Equatable {
 
     /// The journal record of an owner joining the shield: the CPUs it is for (`owner` nil: `shield --cpus` by hand,
     /// for the plan's CPUs).
-    public func beginRecord(owner: String? = nil, cpus: CPUSet? = nil) -> ShieldRecord {
+    public func beginRecord(owner: String? = nil, cpus: CPUSet? = nil, since: UInt64? = nil) -> ShieldRecord {
         .begin(cpus: (cpus ?? vmCPUs).description, housekeeping: housekeeping.description, hierarchy: hierarchy.description,
-               vmCgroup: vmCgroup, owner: owner)
+               vmCgroup: vmCgroup, owner: owner, since: since)
     }
 }
 
 /// The journal of a shield (`/run/vfioctl/shield.journal`), one record per line, each written before its change.
 public enum ShieldRecord: Codable, Sendable, Equatable {
     /// An owner (a VM, `--vm NAME`; nil: by hand) joins the shield with its CPUs; the shield covers every active
-    /// owner's CPUs. Journals without `owner` (older vfioctl) read as one shield by hand.
-    case begin(cpus: String, housekeeping: String, hierarchy: String, vmCgroup: String, owner: String? = nil)
+    /// owner's CPUs. Journals without `owner` (older vfioctl) read as one shield by hand. `since`: when, in clock
+    /// ticks since boot (`/proc/uptime` × 100, the unit of a task's start time), for `shield --status`.
+    case begin(cpus: String, housekeeping: String, hierarchy: String, vmCgroup: String, owner: String? = nil, since: UInt64? = nil)
     /// An owner left while others stayed: the shield shrank to the others' CPUs (see `ShieldOwners`).
     case release(owner: String)
     case attribute(path: String, original: String)

@@ -59,7 +59,7 @@ public struct ShieldStatus: Sendable {
         st.owners = owners.active
         for r in records {
             switch r {
-            case .begin(_, let hk, let hierarchy, let vm, _):
+            case .begin(_, let hk, let hierarchy, let vm, _, _):
                 // The newest begin has the housekeeping CPUs of the shield as it stands.
                 st.active = !owners.isEmpty
                 st.vmCPUs = owners.union()

@@ -52,12 +52,12 @@ extension VMSpec {
             guard spec.cpu.pin.count == vcpus else {
                 throw SpecError(line: c.line("pin"), "key 'pin' in [cpu]: \(spec.cpu.pin.count) host CPUs for \(vcpus) vCPUs (one per vCPU)")
             }
-            if Set(spec.cpu.pin).count != spec.cpu.pin.count {
-                throw SpecError(line: c.line("pin"), "key 'pin' in [cpu]: a host CPU appears twice")
+            if let shared = PinningRules.conflicts(pin: spec.cpu.pin, emulator: .empty).first {
+                throw SpecError(line: c.line("pin"), "key 'pin' in [cpu]: \(shared)")
             }
             spec.cpu.emulator = try c.cpuSet("emulator")
-            if !spec.cpu.emulator.intersection(spec.vmCPUs).isEmpty {
-                throw SpecError(line: c.line("emulator"), "key 'emulator' in [cpu]: CPUs \(spec.cpu.emulator.intersection(spec.vmCPUs)) also run vCPUs")
+            if let shared = PinningRules.conflicts(pin: spec.cpu.pin, emulator: spec.cpu.emulator).first {
+                throw SpecError(line: c.line("emulator"), "key 'emulator' in [cpu]: \(shared)")
             }
             spec.cpu.iothreads = try c.optionalInt("iothreads", range: 0...16) ?? 1
             spec.cpu.sockets = try c.optionalInt("sockets", range: 1...16) ?? 1

@@ -20,12 +20,12 @@ extension VMSpec {
         if let bad = cpu.pin.first(where: { !(0...SpecRules.maxCPU).contains($0) }) {
             throw SpecError(line: 0, "key 'pin' in [cpu]: CPU \(bad) is outside 0…\(SpecRules.maxCPU)")
         }
-        if Set(cpu.pin).count != cpu.pin.count { throw SpecError(line: 0, "key 'pin' in [cpu]: a host CPU appears twice") }
+        if let shared = PinningRules.conflicts(pin: cpu.pin, emulator: .empty).first { throw SpecError(line: 0, "key 'pin' in [cpu]: \(shared)") }
         if let bad = cpu.emulator.cpus.first(where: { !(0...SpecRules.maxCPU).contains($0) }) {
             throw SpecError(line: 0, "key 'emulator' in [cpu]: CPU \(bad) is outside 0…\(SpecRules.maxCPU)")
         }
-        if !cpu.emulator.intersection(vmCPUs).isEmpty {
-            throw SpecError(line: 0, "key 'emulator' in [cpu]: CPUs \(cpu.emulator.intersection(vmCPUs)) also run vCPUs")
+        if let shared = PinningRules.conflicts(pin: cpu.pin, emulator: cpu.emulator, iothreads: cpu.iothreads).first {
+            throw SpecError(line: 0, "key 'emulator' in [cpu]: \(shared)")
         }
         for (key, value, range) in [("iothreads", cpu.iothreads, 0...16), ("sockets", cpu.sockets, 1...16), ("threads", cpu.threads, 1...4), ("cores", cpu.cores, 1...512)]
         where !range.contains(value) {

@@ -93,7 +93,8 @@ public struct ShieldExecutor: Sendable {
             throw ShieldError("the plan covers CPUs \(plan.vmCPUs), but the shield must cover \(needed) (the other VMs' CPUs too): plan again")
         }
         let joined = ShieldOwners(records: try records()).owner(owner ?? "") != nil
-        return try run(plan, journal: (joined ? [] : [plan.beginRecord(owner: owner, cpus: mine)]) + Self.originals(plan))
+        let since = (try? files.readText("/proc/uptime")).flatMap(ShieldLeaks.uptimeTicks)
+        return try run(plan, journal: (joined ? [] : [plan.beginRecord(owner: owner, cpus: mine, since: since)]) + Self.originals(plan))
     }
 
     /// `unshield --vm NAME`: `owner` leaves. The last owner restores every original (`restore`); otherwise the
@@ -200,7 +201,7 @@ public struct ShieldExecutor: Sendable {
     /// `shield --move PID...`: into the VM cgroup, each task's cgroup journaled first.
     public func move(_ pids: [Int], hierarchy: CpusetHierarchy) throws(ShieldError) -> Outcome {
         let recs = try records()
-        guard case .begin(_, _, _, let vmCgroup, _)? = recs.first(where: { if case .begin = $0 { true } else { false } }) else {
+        guard case .begin(_, _, _, let vmCgroup, _, _)? = recs.first(where: { if case .begin = $0 { true } else { false } }) else {
             throw ShieldError("not shielded: run vfioctl shield --cpus LIST first")
         }
         var out = Outcome()
