@@ -29,7 +29,7 @@ let package = Package(
         .executableTarget(name: "vfioctl-mkhost", dependencies: ["VFIOFixtures"], path: "Sources/MakeHost"),
         .testTarget(name: "CoreTests", dependencies: ["VFIOCore"], path: "Tests/CoreTests"),
         .testTarget(name: "HostTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/HostTests"),
-        .testTarget(name: "CLITests", dependencies: ["vfioctl"], path: "Tests/CLITests"),
+        .testTarget(name: "CLITests", dependencies: ["vfioctl", "VFIOCore"], path: "Tests/CLITests"),
         .testTarget(name: "FixturesTests", dependencies: ["VFIOFixtures"], path: "Tests/FixturesTests"),
         .testTarget(name: "BindTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/BindTests"),
         .testTarget(name: "ShieldTests", dependencies: ["VFIOCore", "VFIOHost"], path: "Tests/ShieldTests"),
