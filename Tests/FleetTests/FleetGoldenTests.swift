@@ -73,9 +73,9 @@ import VFIOCore
         #expect(r.err.contains("the node name from its hostname (/proc/sys/kernel/hostname or /etc/hostname) is \"bad\\x1b[2Jname\""), "\(r.err)")
     }
 
-    /// A `vfioctl snapshot` keeps what the verdicts need (groups, /proc/mounts, /proc/net/route) but no hostname
-    /// file: the node is named after the tarball.
-    @Test func snapshotTarballGivesTheSameVerdictsAndIsNamedAfterItsFile() throws {
+    /// A `vfioctl snapshot` keeps what the verdicts need (groups, /proc/mounts, /proc/net/route) and the hostname
+    /// the loader reads: the node is named after the host, not after the tarball.
+    @Test func snapshotTarballGivesTheSameVerdictsAndIsNamedAfterItsHost() throws {
         guard CLI.binary != nil else { return }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -85,8 +85,8 @@ import VFIOCore
         #expect(snap.status == 0, "\(snap.err)")
         guard let r = try CLI.run(["fleet", "doctor", archive]) else { return }
         #expect(r.status == 0, "\(r.err)")
-        #expect(r.out.contains("  gpu-node-7  0000:0b:00.0  blocked: the host needs it: the host's boot display\n              0000:0c:00.0  passable (with 0000:0c:00.1)\n"))
-        #expect(r.out.contains("  gpu-node-7  0000:05:00.0  blocked: the host needs it: the network controller carrying the default route (enp5s0f0)\n"))
-        #expect(r.out.contains("  gpu-node-7  0000:04:00.0  blocked: the host needs it: the controller of the root filesystem (/ on /dev/nvme0n1p2)\n"))
+        #expect(r.out.contains("  x570  0000:0b:00.0  blocked: the host needs it: the host's boot display\n        0000:0c:00.0  passable (with 0000:0c:00.1)\n"))
+        #expect(r.out.contains("  x570  0000:05:00.0  blocked: the host needs it: the network controller carrying the default route (enp5s0f0)\n"))
+        #expect(r.out.contains("  x570  0000:04:00.0  blocked: the host needs it: the controller of the root filesystem (/ on /dev/nvme0n1p2)\n"))
     }
 }

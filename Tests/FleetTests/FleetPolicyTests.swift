@@ -31,7 +31,11 @@ import VFIOCore
         let gtx = try device(report, "ryzen", "05:00.0")
         guard case .blocked(let reason) = gtx.verdict else { Issue.record("GTX 1060 in group 15 should be blocked: \(gtx.verdict)"); return }
         #expect(reason.hasPrefix("IOMMU group 15 also holds devices the host needs: "))
-        #expect(gtx.groupFinding?.check == "device.group-isolation" && gtx.groupFinding?.status == .fail)
+        // Doctor, given the same usage facts, fails the group on exactly these members (one policy, HostNeeds).
+        let node = try ExampleFleet.node("ryzen-chipset-gpu")
+        let finding = try #require(CheckRegistry.check("device.group-isolation")?
+            .run(CheckContext(host: node.host, targets: [addr("05:00.0")], usage: node.facts.usage)).first { $0.status == .fail })
+        #expect(reason == "IOMMU group 15 also holds devices the host needs: " + finding.subjects.map(\.description).joined(separator: ", "))
     }
 
     @Test func sharedCPUGroupIsPassableOnlyWithTheOtherCard() throws {

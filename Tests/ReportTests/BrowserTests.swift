@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VFIOCore
+import VFIOHost
 
 /// The page rendered by a real browser (Debian's `chromium`, headless): what a user opening the file sees.
 @Suite struct BrowserTests {
@@ -28,7 +29,8 @@ import Testing
         let model = try Repo.load(host)
         #expect(dom.contains("<svg id=\"pcie\""))
         #expect(dom.contains("<svg id=\"cpumap\""))
-        let verdicts = Dictionary(uniqueKeysWithValues: model.devices.map { ($0.address, doctorVerdict(model, $0)) })
+        let usage = HostUsage.load(try RootedFileSystem(root: Repo.path(host)))
+        let verdicts = Dictionary(uniqueKeysWithValues: model.devices.map { ($0.address, doctorVerdict(model, $0, usage: usage)) })
         for d in model.devices {
             // The label text starts with the full address; the element carries doctor's verdict as a class.
             #expect(dom.contains(">\(d.address)  "), "\(host): \(d.address) is not on the page")

@@ -73,11 +73,12 @@ enum Repo {
 
 /// The verdict doctor gives a device when asked about it alone (`vfioctl doctor --device ADDR`): the status of
 /// its `device.group-isolation` finding; bridges are never passed.
-func doctorVerdict(_ host: HostModel, _ d: PCIDevice) -> String {
+/// `usage`: what the host uses its devices for, as `doctor` reads it (`HostUsage.load`); `vfioctl report` does the same.
+func doctorVerdict(_ host: HostModel, _ d: PCIDevice, usage: HostUsage? = nil) -> String {
     if d.isBridge { return "bridge" }
     // The one check behind the verdict, by its stable id, exactly as `doctor --device ADDR` runs it.
     let checks = CheckRegistry.all.filter { $0.id == "device.group-isolation" }
-    let report = Doctor.run(CheckContext(host: host, targets: [d.address]), checks: checks)
+    let report = Doctor.run(CheckContext(host: host, targets: [d.address], usage: usage), checks: checks)
     guard let f = report.findings.first(where: { $0.check == "device.group-isolation" }) else { return "none" }
     switch f.status {
     case .pass, .info: return "alone"
