@@ -31,7 +31,9 @@ public enum Snapshot {
         }
         guard let tar = Subprocess.find(["/usr/bin/tar", "/bin/tar"]) else { throw .snapshotWriteFailed(output, "no tar program found") }
         let absoluteOutput = output.hasPrefix("/") ? output : FileManager.default.currentDirectoryPath + "/" + output
-        try Subprocess.run(tar, ["--force-local", "-czf", absoluteOutput, "-C", staging.path, "."])
+        // The output path is absolute: GNU tar takes a name for a remote host only when a colon comes before the
+        // first slash, so no --force-local is needed here (busybox tar, in minimal systems, does not know it).
+        try Subprocess.run(tar, ["-czf", absoluteOutput, "-C", staging.path, "."])
         return copier.summary
     }
 

@@ -28,16 +28,18 @@ import Testing
         let groupIsolation = CheckRegistry.all.filter { $0.id == "device.group-isolation" }
         var critical = 0
         for d in host.devices where !d.isBridge {
-            let policy = Set(HostNeeds.critical(around: d.address, host: host, usage: usage).map(\.device.address))
+            // Doctor weighs a display as `bind --take-display` does (the handoff makes it passable): compare both
+            // with the policy under that same assumption.
+            let policy = Set(HostNeeds.critical(around: d.address, host: host, usage: usage, displayHandoff: true).map(\.device.address))
             let findings = Doctor.run(CheckContext(host: host, targets: [d.address], usage: usage), checks: groupIsolation).findings
             let doctor = Set(findings.filter { $0.title.hasSuffix("the host needs") }.flatMap(\.subjects))
             #expect(findings.filter { $0.title.hasSuffix("the host needs") }.count <= 1, "\(name) \(d.address)")
             let plan = try BindPlanner.plan([d.address], host: host, facts: facts)
-            let bind = Set(plan.refusals.filter { $0.isHostCritical(displayHandoff: false) }.compactMap(\.device))
+            let bind = Set(plan.refusals.filter { $0.isHostCritical(displayHandoff: true) }.compactMap(\.device))
             #expect(doctor == policy, "\(name) \(d.address): doctor \(doctor.sorted()) policy \(policy.sorted())")
             #expect(bind == policy, "\(name) \(d.address): bind \(bind.sorted()) policy \(policy.sorted())")
             // The same reason sentence in both.
-            for r in plan.refusals where r.isHostCritical(displayHandoff: false) {
+            for r in plan.refusals where r.isHostCritical(displayHandoff: true) {
                 guard let a = r.device, let why = HostNeeds.verdict(host.device(a)!, host: host, usage: usage).reason else { continue }
                 #expect(r.description.contains(why))
                 #expect(findings.contains { $0.explanation.contains(why) }, "\(name) \(d.address): \(why)")

@@ -45,7 +45,7 @@ import Testing
         #expect(html.contains("id=\"d-0000-06-00-0\" class=\"d v-alone gpu\" data-g=\"11\""))    // RTX 2060, own group
         #expect(html.contains("id=\"d-0000-01-00-0\" class=\"d v-group gpu\" data-g=\"1\""))     // shares with the RX 5700 XT
         #expect(html.contains("id=\"d-0000-00-01-0\" class=\"d v-bridge\""))
-        #expect(html.contains("class=\"d v-blocked gpu boot hc\""))                                 // 00:02.0, the console: the host needs it
+        #expect(html.contains("class=\"d v-alone gpu boot hc\""))                                   // 00:02.0, the console (passable with the handoff)
         let ryzen = try page("examples/hosts/ryzen-chipset-gpu")
         let host = try Repo.load("examples/hosts/ryzen-chipset-gpu")
         let gtx = try #require(host.devices.first { $0.pciClass.isDisplay && $0.driver == "vfio-pci" })

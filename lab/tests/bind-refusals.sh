@@ -17,7 +17,7 @@ guest() {
         run_vfioctl chipset bind 0000:00:1f.2
         cat "$OUT/chipset.stderr"
         assert_eq "$(cat "$OUT/chipset.status")" 2 "the SATA controller's group is refused"
-        assert_grep "0000:00:1f.0, ISA/LPC bridge" "$OUT/chipset.stderr" "names the LPC bridge"
+        assert_grep "0000:00:1f.0, the ISA/LPC bridge" "$OUT/chipset.stderr" "names the LPC bridge"
         assert_grep "0000:00:1f.3, SMBus" "$OUT/chipset.stderr" "names the SMBus controller"
         ;;
     C)

@@ -11,8 +11,10 @@ enum DeviceChecks {
     }
 
     /// The finding naming exactly the functions going with `d` that the host needs (`HostNeeds`), or nil.
+    /// Doctor asks whether a device can be passed at all: a display can, through the single-GPU handoff, so it is
+    /// weighed as `bind --take-display` weighs it, and `device.boot-display` warns with the handoff as the fix.
     static func hostNeeds(_ d: PCIDevice, _ ctx: CheckContext) -> Finding? {
-        let critical = HostNeeds.critical(around: d.address, host: ctx.host, usage: ctx.usage)
+        let critical = HostNeeds.critical(around: d.address, host: ctx.host, usage: ctx.usage, displayHandoff: true)
         guard !critical.isEmpty else { return nil }
         let gid = ctx.host.iommu.enabled ? d.iommuGroup : nil
         let onlyItself = critical.count == 1 && critical[0].device.address == d.address
