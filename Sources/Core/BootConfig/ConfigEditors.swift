@@ -208,39 +208,31 @@ enum Mkinitcpio {
 
     /// Adds paths to the one-line `FILES=(...)` array (or a new one).
     static func addFiles(_ text: String, _ paths: [String]) throws(BootConfigError) -> String {
-        var lines = splitLines(text)
-        let idx = lines.indices.filter { lines[$0].hasPrefix("FILES=") }
-        guard idx.count <= 1 else { throw BootConfigError(path, line: idx[1] + 1, "FILES is set twice: refusing to edit") }
-        guard let i = idx.first else {
-            lines.append("FILES=(\(paths.joined(separator: " ")))")
-            return joinLines(lines, like: text)
-        }
-        let line = lines[i]
-        guard line.hasPrefix("FILES=("), let close = line.lastIndex(of: ")") else {
-            throw BootConfigError(path, line: i + 1, "FILES is not a one-line array FILES=(...): refusing to edit")
-        }
-        let inner = line[line.index(line.startIndex, offsetBy: 7)..<close]
-        if inner.contains("$") || inner.contains("\"") { throw BootConfigError(path, line: i + 1, "FILES uses quoting or expansion: refusing to edit") }
-        let current = inner.split(separator: " ").map(String.init)
-        lines[i] = "FILES=(" + (current + paths.filter { !current.contains($0) }).joined(separator: " ") + ")" + line[line.index(after: close)...]
-        return joinLines(lines, like: text)
+        try editArray(text, key: "FILES") { current in current + paths.filter { !current.contains($0) } }
     }
+
+    /// vfio modules first in the one-line `MODULES=(...)` array (or a new one).
     static func merge(_ text: String, modules: [String]) throws(BootConfigError) -> String {
+        try editArray(text, key: "MODULES") { current in modules + current.filter { !modules.contains($0.replacingHyphens()) } }
+    }
+
+    /// Rewrites the one-line bash array `KEY=(...)` with `change` (a missing one starts empty). Refuses what it
+    /// cannot edit safely: the key set twice, a multi-line array, quoting or expansion inside.
+    static func editArray(_ text: String, key: String, _ change: ([String]) -> [String]) throws(BootConfigError) -> String {
         var lines = splitLines(text)
-        let idx = lines.indices.filter { lines[$0].hasPrefix("MODULES=") }
-        guard idx.count <= 1 else { throw BootConfigError(path, line: idx[1] + 1, "MODULES is set twice: refusing to edit") }
+        let idx = lines.indices.filter { lines[$0].hasPrefix(key + "=") }
+        guard idx.count <= 1 else { throw BootConfigError(path, line: idx[1] + 1, "\(key) is set twice: refusing to edit") }
         guard let i = idx.first else {
-            lines.append("MODULES=(\(modules.joined(separator: " ")))")
+            lines.append("\(key)=(\(change([]).joined(separator: " ")))")
             return joinLines(lines, like: text)
         }
         let line = lines[i]
-        guard line.hasPrefix("MODULES=("), let close = line.lastIndex(of: ")") else {
-            throw BootConfigError(path, line: i + 1, "MODULES is not a one-line array MODULES=(...): refusing to edit")
+        guard line.hasPrefix(key + "=("), let close = line.lastIndex(of: ")") else {
+            throw BootConfigError(path, line: i + 1, "\(key) is not a one-line array \(key)=(...): refusing to edit")
         }
-        let inner = line[line.index(line.startIndex, offsetBy: 9)..<close]
-        if inner.contains("$") || inner.contains("\"") { throw BootConfigError(path, line: i + 1, "MODULES uses quoting or expansion: refusing to edit") }
-        let current = inner.split(separator: " ").map(String.init).filter { !modules.contains($0.replacingHyphens()) }
-        lines[i] = "MODULES=(" + (modules + current).joined(separator: " ") + ")" + line[line.index(after: close)...]
+        let inner = line[line.index(line.startIndex, offsetBy: key.count + 2)..<close]
+        if inner.contains("$") || inner.contains("\"") { throw BootConfigError(path, line: i + 1, "\(key) uses quoting or expansion: refusing to edit") }
+        lines[i] = "\(key)=(" + change(inner.split(separator: " ").map(String.init)).joined(separator: " ") + ")" + line[line.index(after: close)...]
         return joinLines(lines, like: text)
     }
 }
