@@ -4,7 +4,7 @@
 # lab guest wrote on the namespace before the bind (so DMA through the emulated VT-d and VFIO works).
 # TCG inside TCG: ≈ 3 minutes on a 2-core host (180 s measured, most of it the nested kernel booting).
 LAB_SHAPES="N"
-LAB_TIMEOUT=420
+LAB_TIMEOUT=960
 LAB_PAYLOADS="qemu-nested"
 
 driver_of() { basename "$(readlink "/sys/bus/pci/devices/$1/driver")" 2>/dev/null; }
@@ -109,7 +109,7 @@ guest() {
     cat /tmp/nested-qemu.sh
     : >$console
     started=$(cut -d' ' -f1 /proc/uptime)
-    timeout 380 sh /tmp/nested-qemu.sh >"$OUT/nested-qemu.out" 2>&1
+    timeout 900 sh /tmp/nested-qemu.sh >"$OUT/nested-qemu.out" 2>&1
     rc=$?
     ended=$(cut -d' ' -f1 /proc/uptime)
     cp $console "$OUT/nested-console.log"
