@@ -142,6 +142,9 @@ menuentry 'Debian GNU/Linux' {
     initrd /boot/initrd.img-$kver
 }
 CFG
+    # The image's first initramfs was made in a chroot, where only MODULES=most works; in the guest MODULES=dep
+    # (the drivers this machine uses) makes update-initramfs and every later boot much faster under TCG.
+    printf '%s\n' '# lab: only the modules this machine needs' 'MODULES=dep' >"$root/etc/initramfs-tools/conf.d/lab"
     local u
     for u in "${DEBIAN_MASKED_UNITS[@]}"; do ln -sf /dev/null "$root/etc/systemd/system/$u"; done
     # libvirtd stays up (no idle exit), and no default network (it needs dnsmasq and a bridge; VMs here have none).

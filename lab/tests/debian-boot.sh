@@ -4,7 +4,7 @@
 # through SeaBIOS and its own GRUB, and the NVMe is on vfio-pci from boot with the arguments doctor finds applied;
 # `setup --revert`, the regeneration it names and another reboot give nvme back and the original command line.
 LAB_SHAPES="debian"
-LAB_TIMEOUT=600
+LAB_TIMEOUT=900
 LAB_REBOOTS=2
 
 nvme=0000:03:00.0

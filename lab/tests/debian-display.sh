@@ -31,6 +31,7 @@ UNIT
     run_vfioctl holders holders $gpu
     cat "$OUT/holders" "$OUT/holders.stderr"
 
+    load_vfio_pci
     run_vfioctl take bind --take-display $gpu
     cat "$OUT/take" "$OUT/take.stderr"
     assert_eq "$(cat "$OUT/take.status")" 0 "bind --take-display exits 0"

@@ -19,6 +19,7 @@ recover() { # TAG
 }
 
 guest() {
+    load_vfio_pci
     run_vfioctl install hook install
     [[ -x $hook ]] || lab_fail "no hook at $hook"
     mkdir -p /etc/vfioctl/vms

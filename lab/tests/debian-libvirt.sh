@@ -100,6 +100,7 @@ guest() {
     marker="vfioctl-libvirt-$$-$(up)"
     printf '%s\n' "$marker" | dd of=/dev/nvme0n1 bs=512 count=1 conv=sync,fsync 2>/dev/null || lab_fail "could not write the marker"
     nested_initrd || lab_fail "could not build the nested initramfs"
+    load_vfio_pci
 
     host_values >"$OUT/before"
     spec_for nvme $nvme 2
