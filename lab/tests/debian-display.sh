@@ -12,13 +12,19 @@ fbcons() { for v in /sys/class/vtconsole/vtcon*; do echo "${v##*/} $(cat "$v/bin
 guest() {
     assert_eq "$(driver_of $gpu)" bochs-drm "VGA on bochs-drm (loaded by udev)"
     [[ -e /dev/dri/card0 ]] || lab_fail "no /dev/dri/card0"
-    cat >/etc/systemd/system/display-manager.service <<'UNIT'
+    # Installed as display managers are: a unit of its own, enabled with the alias display-manager.service (the
+    # link /etc/systemd/system/display-manager.service -> the unit), which is how vfioctl finds it.
+    cat >/etc/systemd/system/lab-dm.service <<'UNIT'
 [Unit]
 Description=Stand-in display manager holding the GPU's DRM device
 [Service]
 ExecStart=/usr/bin/python3 -c 'import os, time; fd = os.open("/dev/dri/card0", os.O_RDWR); time.sleep(1e9)'
+[Install]
+Alias=display-manager.service
 UNIT
     systemctl daemon-reload
+    systemctl enable lab-dm.service 2>&1 || lab_fail "systemctl enable lab-dm failed"
+    ls -l /etc/systemd/system/display-manager.service
     systemctl start display-manager.service || lab_fail "the stand-in display manager does not start"
     sleep 1
     assert_eq "$(systemctl is-active display-manager.service)" active "display-manager.service is active"
@@ -50,5 +56,5 @@ UNIT
     echo "ok - framebuffer console bound again"
     sleep 1
     assert_eq "$(systemctl is-active display-manager.service)" active "restore started the display manager again"
-    systemctl stop display-manager.service
+    systemctl disable --now lab-dm.service
 }
