@@ -11,7 +11,7 @@
 DEBIAN_SUITE=bookworm
 DEBIAN_PACKAGES=(
     systemd-sysv udev dbus kmod linux-base initramfs-tools zstd grub2-common grub-pc-bin
-    libvirt-daemon-system libvirt-clients qemu-system-x86 ovmf swtpm
+    libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils ovmf swtpm
     python3 busybox-static cpio procps iproute2 pciutils pci.ids jq
 )
 # Units a test machine does not need; each costs boot time under TCG.
@@ -145,6 +145,14 @@ CFG
     # The image's first initramfs was made in a chroot, where only MODULES=most works; in the guest MODULES=dep
     # (the drivers this machine uses) makes update-initramfs and every later boot much faster under TCG.
     printf '%s\n' '# lab: only the modules this machine needs' 'MODULES=dep' >"$root/etc/initramfs-tools/conf.d/lab"
+    # Under TCG on a loaded machine the first boot's units can outlast systemd's defaults (journald's 3 min
+    # watchdog, 90 s to start): seen as journald and libvirtd failing to start at load average 20.
+    mkdir -p "$root/etc/systemd/system.conf.d"
+    printf '%s\n' '[Manager]' 'DefaultTimeoutStartSec=15min' >"$root/etc/systemd/system.conf.d/lab.conf"
+    for u in systemd-journald systemd-udevd systemd-logind; do
+        mkdir -p "$root/etc/systemd/system/$u.service.d"
+        printf '%s\n' '[Service]' 'WatchdogSec=0' >"$root/etc/systemd/system/$u.service.d/lab.conf"
+    done
     local u
     for u in "${DEBIAN_MASKED_UNITS[@]}"; do ln -sf /dev/null "$root/etc/systemd/system/$u"; done
     # libvirtd stays up (no idle exit), and no default network (it needs dnsmasq and a bridge; VMs here have none).
