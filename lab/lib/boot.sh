@@ -2,9 +2,9 @@
 
 lab_shapes() {
     local f
-    for f in "$LAB_DIR"/shapes/[A-Z]*.sh; do
-        # SHAPE.guest.sh is a shape's guest-side hook, not a shape.
-        [[ $f == *.guest.sh ]] || basename "$f" .sh
+    for f in "$LAB_DIR"/shapes/*.sh; do
+        # SHAPE.guest.sh is a shape's guest-side hook, q35.sh the building blocks: neither is a shape.
+        [[ $f == *.guest.sh || $f == */q35.sh ]] || basename "$f" .sh
     done
 }
 
@@ -29,13 +29,18 @@ boot_shape() {
         [[ -f $LAB_DIR/shapes/$shape.sh ]] || die "no machine shape $shape (lab/shapes/$shape.sh)"
         . "$LAB_DIR/shapes/$shape.sh"
         [[ -n $mem ]] && SHAPE_MEM=$mem
-        QEMU_ARGS=(qemu-system-x86_64 -nodefaults -no-user-config -accel tcg,thread=multi
-            -display none -vga none -no-reboot)
+        QEMU_ARGS=(qemu-system-x86_64 -nodefaults -no-user-config -accel tcg,thread=multi -display none -vga none)
         shape_args
-        # no_timer_check: under TCG on a busy machine the kernel's early check that the timer IRQ reaches
-        # the IO-APIC can miss its ticks and panic ("IO-APIC + timer doesn't work").
-        QEMU_ARGS+=(-kernel "$KERNEL_IMAGE" -initrd "$initrd"
-            -append "console=ttyS0,115200 panic=-1 quiet no_timer_check $SHAPE_APPEND ${LAB_APPEND:-}")
+        if [[ ${SHAPE_BOOT:-kernel} == disk ]]; then
+            # A shape that boots from its own disk (firmware, bootloader): the guest may reboot, and its kernel
+            # arguments come from its bootloader's configuration, not from here.
+            QEMU_ARGS+=(-boot strict=on)
+        else
+            # no_timer_check: under TCG on a busy machine the kernel's early check that the timer IRQ reaches
+            # the IO-APIC can miss its ticks and panic ("IO-APIC + timer doesn't work").
+            QEMU_ARGS+=(-no-reboot -kernel "$KERNEL_IMAGE" -initrd "$initrd"
+                -append "console=ttyS0,115200 panic=-1 quiet no_timer_check $SHAPE_APPEND ${LAB_APPEND:-}")
+        fi
         if [[ $mode == shell ]]; then
             QEMU_ARGS+=(-serial mon:stdio -serial "file:$BOOT_DIR/data.log")
             printf '%q ' "${QEMU_ARGS[@]}" >"$BOOT_DIR/qemu.cmd"
@@ -72,6 +77,7 @@ collect_results() {
         infile { print > b64; next }
         /^@@LAB RESULT / { print $3, $4, $5, $6 > (dir "/results") }
         /^@@LAB BOOTED / { print $4 > (dir "/booted-at") }
+        /^@@LAB (NOTE|REBOOT|FATAL) / { print > (dir "/notes") }
         /^@@LAB DONE/ { print $3 > (dir "/done") }
         END { for (f in files) print f, files[f] > (dir "/files") }
     '
