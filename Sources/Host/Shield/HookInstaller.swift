@@ -3,8 +3,8 @@ import Glibc
 import VFIOCore
 
 /// Installs the libvirt hook: creates `qemu.d/` when needed, writes the script to a temporary file and renames it
-/// into place (mode 0755). Installing the same script again changes nothing; a file there that vfioctl did not
-/// write is never overwritten.
+/// into place (mode 0755). Installing the same script again changes nothing; a hook of any earlier version is
+/// replaced; a file there that vfioctl did not write is never overwritten.
 public struct HookInstaller: Sendable {
     public enum Result: Sendable, Equatable { case installed, updated, unchanged }
 
@@ -19,7 +19,7 @@ public struct HookInstaller: Sendable {
         let existing = try? files.readText(path)
         if let existing {
             if existing + "\n" == script || existing == script { return .unchanged }
-            guard existing.contains(HookScript.marker) else {
+            guard existing.contains(HookScript.markerPrefix) else {
                 throw ShieldError("\(path) exists and was not written by vfioctl; move it away (or into another name under qemu.d/) first")
             }
         }
