@@ -34,8 +34,10 @@ public enum HookEvent: Sendable, Equatable {
 
     /// Reads standard input to its end and discards it: libvirt writes the domain XML there and a writer whose
     /// reader left early sees EPIPE. Bounded (libvirt's domain XML is a few kB), so a stdin that never ends cannot
-    /// hold an event: after `limit` bytes the rest is left unread.
+    /// hold an event: after `limit` bytes the rest is left unread. A terminal (someone running `hook run` by hand)
+    /// is left alone.
     public static func drainStandardInput(limit: Int = 16 << 20) {
+        guard isatty(0) == 0 else { return }
         var buffer = [UInt8](repeating: 0, count: 65536)
         var total = 0
         while total < limit {
