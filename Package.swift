@@ -7,6 +7,7 @@ import PackageDescription
 //   Sources/CLI      vfioctl      thin argument-parser front end.
 //   Sources/Fixtures VFIOFixtures builders for fake host trees (tests, example hosts, benchmarks).
 //   Sources/MakeHost vfioctl-mkhost  writes example and synthetic host trees with VFIOFixtures.
+//   Tests/Support    VFIOTestSupport the one fake kernel and fake host, the CLI runner: for test targets only.
 let package = Package(
     name: "vfioctl",
     products: [
@@ -27,17 +28,18 @@ let package = Package(
             path: "Sources/CLI"),
         .target(name: "VFIOFixtures", path: "Sources/Fixtures"),
         .executableTarget(name: "vfioctl-mkhost", dependencies: ["VFIOFixtures"], path: "Sources/MakeHost"),
-        .testTarget(name: "CoreTests", dependencies: ["VFIOCore"], path: "Tests/CoreTests"),
+        .target(name: "VFIOTestSupport", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/Support"),
+        .testTarget(name: "CoreTests", dependencies: ["VFIOCore", "VFIOTestSupport"], path: "Tests/CoreTests"),
         .testTarget(name: "HostTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/HostTests"),
-        .testTarget(name: "CLITests", dependencies: ["vfioctl", "VFIOCore"], path: "Tests/CLITests"),
+        .testTarget(name: "CLITests", dependencies: ["vfioctl", "VFIOCore", "VFIOTestSupport"], path: "Tests/CLITests"),
         .testTarget(name: "FixturesTests", dependencies: ["VFIOFixtures"], path: "Tests/FixturesTests"),
-        .testTarget(name: "BindTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/BindTests"),
-        .testTarget(name: "ShieldTests", dependencies: ["VFIOCore", "VFIOHost"], path: "Tests/ShieldTests"),
-        .testTarget(name: "SpecTests", dependencies: ["VFIOCore", "VFIOHost"], path: "Tests/SpecTests"),
-        .testTarget(name: "FleetTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl"], path: "Tests/FleetTests",
+        .testTarget(name: "BindTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures", "VFIOTestSupport"], path: "Tests/BindTests"),
+        .testTarget(name: "ShieldTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOTestSupport"], path: "Tests/ShieldTests"),
+        .testTarget(name: "SpecTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOTestSupport"], path: "Tests/SpecTests"),
+        .testTarget(name: "FleetTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl", "VFIOTestSupport"], path: "Tests/FleetTests",
                     exclude: ["Schemas"]),
-        .testTarget(name: "ROMTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl"], path: "Tests/ROMTests"),
-        .testTarget(name: "HoldersTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl"], path: "Tests/HoldersTests"),
-        .testTarget(name: "ReportTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl"], path: "Tests/ReportTests"),
+        .testTarget(name: "ROMTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl", "VFIOTestSupport"], path: "Tests/ROMTests"),
+        .testTarget(name: "HoldersTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl", "VFIOTestSupport"], path: "Tests/HoldersTests"),
+        .testTarget(name: "ReportTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl", "VFIOTestSupport"], path: "Tests/ReportTests"),
     ]
 )

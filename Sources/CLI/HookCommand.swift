@@ -7,15 +7,17 @@ import VFIOHost
 struct Hook: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The libvirt hook: bind and shield VMs that have a spec in /etc/vfioctl/vms, restore them at release.",
-        subcommands: [Install.self, Devices.self])
+        subcommands: [Install.self, Run.self])
 
     struct Install: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Install /etc/libvirt/hooks/qemu.d/vfioctl (safe to run again; VMs without a spec are never touched).",
             discussion: """
-                For a VM NAME with a spec /etc/vfioctl/vms/NAME.toml, libvirt's prepare runs vfioctl bind on its devices \
-                (the VM does not start if that fails) and vfioctl shield --spec --vm NAME; started moves QEMU in with shield --move; \
-                release runs vfioctl unshield --vm NAME (other VMs keep their shields) and vfioctl restore. Restart libvirtd once after the first install.
+                For a VM NAME with a spec /etc/vfioctl/vms/NAME.toml, the hook runs vfioctl hook run at each libvirt event: \
+                prepare binds its devices (the VM does not start if that fails) and shields its pinned CPUs for NAME; started \
+                moves QEMU onto them; release ends NAME's shield (other VMs keep theirs) and restores the devices. VMs without \
+                a spec exit in the script without starting vfioctl. Installing replaces an older vfioctl hook. Restart \
+                libvirtd once after the first install.
                 """)
 
         @OptionGroup var root: RootOptions
@@ -50,14 +52,161 @@ struct Hook: ParsableCommand {
             return (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/usr/local/bin/vfioctl"
         }
     }
+}
 
-    /// The PCI addresses of a spec, one line: what the hook hands to bind and restore.
-    struct Devices: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a spec's PCI addresses (used by the hook).", shouldDisplay: false)
-        @Argument(help: ArgumentHelp("The VM spec.", valueName: "SPEC")) var spec: String
+extension Hook {
+    /// One libvirt event for one VM, in this one process: what the installed hook script execs.
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Act on one libvirt event for a VM with a spec (the installed hook runs this).",
+            discussion: """
+                prepare/begin binds the spec's devices (exit 1, so libvirt does not start the VM, when that fails) and \
+                shields its pinned CPUs for VM; started/begin moves QEMU (/run/libvirt/qemu/VM.pid) onto them; \
+                release/end ends VM's shield and restores the devices. Other events, and VMs without a spec, change nothing.
+                """,
+            shouldDisplay: false)
+
+        @OptionGroup var root: RootOptions
+        @Option(help: ArgumentHelp("Where the specs are (default: $VFIOCTL_HOOK_SPECS or /etc/vfioctl/vms).", valueName: "DIR"))
+        var specs: String?
+        @Argument(help: ArgumentHelp("The libvirt domain name.", valueName: "VM")) var vm: String
+        @Argument(help: ArgumentHelp("libvirt's operation (prepare, started, release, ...).", valueName: "OPERATION")) var operation: String
+        @Argument(help: ArgumentHelp("libvirt's sub-operation (begin, end, ...).", valueName: "SUB-OPERATION")) var subOperation: String
+        @Argument(help: ArgumentHelp("libvirt's extra argument (unused).", valueName: "EXTRA")) var extra: [String] = []
+
+        func validate() throws {
+            if !Shield.isVMName(vm) {
+                throw ValidationError("'\(escapingControls(vm))': not a VM name (libvirt's domain name: printable, up to 256 bytes)")
+            }
+        }
 
         func run() throws {
-            print(try SpecFile.load(spec).devices.map { $0.address.description }.joined(separator: " "))
+            HookEvent.drainStandardInput()
+            let event = HookEvent(operation: operation, subOperation: subOperation)
+            let spec = (specs ?? environment("VFIOCTL_HOOK_SPECS") ?? HookScript.specDirectory) + "/\(vm).toml"
+            guard event != .other, access(spec, F_OK) == 0 else { return }
+            let steps = HookSteps(vm: vm, event: "\(operation)/\(subOperation)", root: root, specPath: spec)
+            switch event {
+            case .prepare: try steps.prepare()
+            case .started: steps.started()
+            case .release: steps.release()
+            case .other: return
+            }
         }
+    }
+}
+
+/// The steps of each event `hook run` acts on, in order, with the same bodies as the bind, shield, unshield and
+/// restore commands. Only prepare can fail the event (libvirt then does not start the VM); at started and release
+/// the VM runs or is gone whatever vfioctl does, so a failure is logged with the command that finishes the job.
+struct HookSteps {
+    let vm: String
+    /// `OPERATION/SUB-OPERATION`, as the messages name it.
+    let event: String
+    let root: RootOptions
+    let specPath: String
+
+    /// prepare/begin: the host is made ready before QEMU opens /dev/vfio.
+    /// Extension points, in this order: checks that must pass before anything changes (the spec-drift check) and
+    /// reservations the VM needs (hugepages) go between `loadSpec` and `bindDevices`, failing with `refuse(_:)`.
+    func prepare() throws {
+        let spec = try loadSpec()
+        try bindDevices(spec)
+        shieldCPUs(spec)
+    }
+
+    /// started/begin: QEMU runs. Extension point: confirming the binding (`bind --confirm`) goes after `moveQEMU`.
+    func started() {
+        guard let session = openSession(), let pid = HookEvent.qemuPID(vm: vm, files: session.files) else { return }
+        moveQEMU(pid, session)
+    }
+
+    /// release/end: QEMU is gone. Extension point: releasing what prepare reserved (hugepages) goes after
+    /// `restoreDevices`.
+    func release() {
+        unshieldCPUs()
+        if let spec = try? loadSpec() { restoreDevices(spec) }
+    }
+
+    func log(_ message: String) { writeStandardError("vfioctl hook: \(vm) \(event): \(message)\n") }
+
+    /// Stops the event: libvirt does not start the VM.
+    func refuse(_ message: String) -> ExitCode {
+        log(message)
+        return ExitCode(1)
+    }
+
+    func loadSpec() throws -> VMSpec {
+        do { return try SpecFile.load(specPath) } catch { throw refuse("cannot read \(specPath): \(error)") }
+    }
+
+    private func openSession() -> HostSession? {
+        do {
+            let session = try root.open()
+            try HostChange.refuseSnapshot(session, "run the hook", dryRun: false)
+            return session
+        } catch {
+            log("\(error)")
+            return nil
+        }
+    }
+
+    /// bind's own body (BindCommand.run) with the spec's devices: a refusal or a failure stops the VM.
+    func bindDevices(_ spec: VMSpec) throws {
+        let addresses = spec.devices.map(\.address)
+        guard !addresses.isEmpty else { return }
+        let list = addresses.map(\.description).joined(separator: " ")
+        var bind = Bind()
+        bind.root = root
+        bind.addresses = addresses
+        bind.dryRun = false
+        bind.force = false
+        bind.takeDisplay = false
+        bind.json = false
+        do { try bind.run() } catch let error as CLIError { throw refuse("bind \(list) failed: \(error)") } catch {
+            // bind has said why on standard error (its refusals).
+            throw refuse("bind \(list) failed")
+        }
+    }
+
+    func shieldCPUs(_ spec: VMSpec) {
+        guard !spec.vmCPUs.isEmpty else {
+            log("the spec pins no vCPUs ([cpu] pin): the VM runs unshielded")
+            return
+        }
+        guard let session = openSession() else { return }
+        var said: [String] = []
+        do { try HostActions.shield(session, cpus: spec.vmCPUs, vm: vm) { said.append($0) } } catch {
+            log((["shield failed: the VM runs unshielded"] + detail(error, said)).joined(separator: "\n  "))
+        }
+    }
+
+    func moveQEMU(_ pid: Int, _ session: HostSession) {
+        var said: [String] = []
+        do { try HostActions.move(session, pids: [pid]) { said.append($0) } } catch {
+            log((["could not move QEMU (\(pid)) to the VM CPUs"] + detail(error, said)).joined(separator: "\n  "))
+        }
+    }
+
+    func unshieldCPUs() {
+        guard let session = openSession() else { return }
+        var said: [String] = []
+        do { try HostActions.unshield(session, vm: vm, dropCorrupt: false) { said.append($0) } } catch {
+            log((["unshield failed: run vfioctl unshield --vm \(vm)"] + detail(error, said)).joined(separator: "\n  "))
+        }
+    }
+
+    func restoreDevices(_ spec: VMSpec) {
+        let addresses = spec.devices.map(\.address)
+        guard !addresses.isEmpty, let session = openSession() else { return }
+        do { try HostActions.restore(session, addresses) { print($0) } } catch {
+            log("restore \(addresses.map(\.description).joined(separator: " ")) failed: run vfioctl restore"
+                + ((error as? CLIError).map { "\n  \($0)" } ?? ""))
+        }
+    }
+
+    /// What a quiet step said, when it failed: its error and the lines naming what could not be done.
+    private func detail(_ error: Error, _ said: [String]) -> [String] {
+        (error as? CLIError).map { [$0.description] } ?? said.filter { $0.hasPrefix("  ") || $0.contains("refused") || $0.contains("could not") }
     }
 }

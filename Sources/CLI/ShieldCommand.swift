@@ -40,13 +40,17 @@ struct Shield: ParsableCommand {
     func run() throws {
         let session = try root.open()
         try HostChange.refuseSnapshot(session, "shield", dryRun: dryRun || status)
-        // Held for the whole shield, from reading the host to the last journal record: two VMs starting at once
-        // shield one after the other, the second planning on what the first left.
-        let lock = dryRun || status ? nil : try HostChange.lock(session, command: "shield" + (vm.map { " --vm \($0)" } ?? ""))
-        defer { withExtendedLifetime(lock) {} }
         let files = session.files
-        var executor = ShieldExecutor(files: files, writer: RootedHostWriter(files: files), kernel: LiveShieldKernel(files: files))
-        executor.crashAfterChanges = environment("VFIOCTL_CRASH_AFTER_WRITES").flatMap(Int.init)
+        if !status && !move.isEmpty {
+            try HostActions.move(session, pids: move) { print($0) }
+            return
+        }
+        if !status && !dryRun {
+            try HostActions.shield(session, cpus: try vmCPUs(), vm: vm) { print($0) }
+            return
+        }
+        // --status and --dry-run only read: no lock, no change.
+        let executor = ShieldExecutor(files: files, writer: RootedHostWriter(files: files), kernel: LiveShieldKernel(files: files))
         do {
             if status {
                 let state = try ShieldLoader(files).load()
@@ -58,34 +62,12 @@ struct Shield: ParsableCommand {
                 }
                 return
             }
-            if !move.isEmpty {
-                let out = try executor.move(move, hierarchy: try ShieldLoader(files).hierarchy())
-                print("moved \(out.changed) of \(move.count) process\(move.count == 1 ? "" : "es") to the VM side")
-                for r in out.refused { print("  could not move \(r.subject): \(r.reason)") }
-                if !out.refused.isEmpty { throw ExitCode(1) }
-                return
-            }
             let list = try vmCPUs()
             let union = try executor.cpusToShield(owner: vm, cpus: list)
             let state = try ShieldLoader(files, affinity: LiveShieldKernel(files: files).affinityReader).load(forStatus: false)
             let plan = try ShieldPlanner.plan(state, vmCPUs: union)
-            if dryRun {
-                if union != list { print("other VMs hold shields: the shield would cover CPUs \(union)") }
-                Output.write(plan.dryRunText())
-                return
-            }
-            let out = try executor.apply(plan, owner: vm, cpus: list)
-            print("shielded CPUs \(plan.vmCPUs) (host on \(plan.housekeeping), \(plan.hierarchy)): \(out.changed) changes, journal \(executor.journal.path)")
-            if let vm, plan.vmCPUs != list {
-                print("VM \(vm) holds CPUs \(list); the rest belong to the other VMs' shields (vfioctl shield --status)")
-            }
-            if !out.refused.isEmpty {
-                print("refused by the kernel (left as they were)")
-                for r in out.refused { print("  \(r.subject): \(r.reason)") }
-            }
-            for s in plan.stays { print("stays on \(plan.vmCPUs): \(s.subject): \(s.reason)") }
-            print("VM threads: vfioctl shield --move PID (to \(plan.vmCgroup)); undo: vfioctl unshield")
-            if out.failedHard { throw ExitCode(1) }
+            if union != list { print("other VMs hold shields: the shield would cover CPUs \(union)") }
+            Output.write(plan.dryRunText())
         } catch let error as ShieldError {
             throw CLIError(error.description)
         }

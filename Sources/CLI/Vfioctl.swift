@@ -13,29 +13,10 @@ struct Vfioctl: ParsableCommand {
         subcommands: [List.self, Doctor.self, SnapshotCommand.self, Init.self, Plan.self, Render.self, Setup.self, Define.self, Bind.self, Restore.self, Verify.self, Shield.self, Unshield.self, Latency.self, Hook.self,
                       Rom.self, Holders.self, Fleet.self, Report.self])
 
-    /// The plain forms of the commands the libvirt hook runs at every VM start and stop, parsed without
-    /// ArgumentParser (see `FastArguments`); nil sends the arguments through the whole command tree.
-    static func fastParse(_ arguments: [String]) -> ParsableCommand? {
-        let rest = Array(arguments.dropFirst())
-        guard !rest.contains("help") else { return nil }
-        switch arguments.first {
-        case "bind": return Bind.fastParse(rest)
-        case "restore": return Restore.fastParse(rest)
-        case "shield": return Shield.fastParse(rest)
-        case "unshield": return Unshield.fastParse(rest)
-        default: return nil
-        }
-    }
-
     /// Exit statuses: doctor uses 0/1/2 for its verdict, so vfioctl's own failures exit 3; usage errors 64.
     static func main() {
-        let arguments = Array(CommandLine.arguments.dropFirst())
         var command: ParsableCommand
-        if let fast = fastParse(arguments) {
-            command = fast
-        } else {
-            do { command = try parseAsRoot(arguments) } catch { exit(withError: error) }
-        }
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
         do {
             try command.run()
         } catch let error as CLIError {

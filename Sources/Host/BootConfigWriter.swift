@@ -185,22 +185,9 @@ public struct BootConfigWriter {
         try Self.writeDurably(data, to: dir + "/manifest.json", mode: 0o600)
     }
 
-    /// Temp file in the same directory, fsync, rename over the target.
+    /// Through the one atomic writer (`AtomicFile`): a crash leaves the old file or the new one.
     static func writeDurably(_ data: Data, to path: String, mode: Int) throws(SetupError) {
-        let tmp = path + ".vfioctl-tmp"
-        guard FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: mode]) else {
-            throw SetupError.refused(path, "cannot write \(tmp)")
-        }
-        let fd = open(tmp, O_RDWR | O_CLOEXEC)
-        if fd >= 0 {
-            _ = fsync(fd)
-            _ = close(fd)
-        }
-        _ = chmod(tmp, mode_t(mode))
-        guard rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw SetupError.refused(path, "cannot rename the new file into place (errno \(errno))")
-        }
+        do { try AtomicFile.write([UInt8](data), to: path, mode: mode_t(mode)) } catch { throw SetupError.refused(path, "\(error)") }
     }
 
     static func timestamp() -> String {

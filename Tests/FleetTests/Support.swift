@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import VFIOCore
 import VFIOHost
+import VFIOTestSupport
 
 /// Paths of the checkout, found from this file (Tests/FleetTests/Support.swift).
 enum Repo {
@@ -73,14 +74,7 @@ enum Golden {
 
 /// The built `vfioctl` next to the test bundle, run from the checkout.
 enum CLI {
-    static let binary: String? = {
-        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [dir, dir.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("vfioctl").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }()
+    static let binary: String? = FileManager.default.isExecutableFile(atPath: RunCLI.binary) ? RunCLI.binary : nil
 
     /// Status, stdout and stderr; nil (with a printed reason) when the binary is not built.
     static func run(_ args: [String]) throws -> (status: Int32, out: String, err: String)? {
@@ -88,17 +82,7 @@ enum CLI {
             print("SKIP CLI test: vfioctl binary not built next to the tests (swift build first)")
             return nil
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: Repo.root)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try RunCLI.run(binary, args, cwd: Repo.root)
+        return (r.status, r.stdout, r.stderr)
     }
 }

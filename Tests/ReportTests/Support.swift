@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import VFIOCore
 import VFIOHost
+import VFIOTestSupport
 
 /// Paths and programs the report tests use.
 enum Repo {
@@ -29,46 +30,15 @@ enum Repo {
     private static let loaded = Mutex<[String: HostModel]>([:])
 
     /// The built `vfioctl` next to the test bundle (or `VFIOCTL_BIN`).
-    static var vfioctl: String {
-        if let env = ProcessInfo.processInfo.environment["VFIOCTL_BIN"] { return env }
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for dir in [products, products.deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent("vfioctl").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return path(".build/debug/vfioctl")
-    }
+    static var vfioctl: String { RunCLI.binary }
 
     static var chromium: String? {
         ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Result = RunCLI.Result
 
-    /// Runs a program to completion; output goes through files so a chatty stderr cannot fill a pipe and stall it.
-    static func run(_ executable: String, _ args: [String]) throws -> Result {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("report-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let out = dir.appendingPathComponent("out"), err = dir.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = args
-        p.currentDirectoryURL = root
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        try p.run()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus,
-                      stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
-    }
+    static func run(_ executable: String, _ args: [String]) throws -> Result { try RunCLI.run(executable, args, cwd: root.path) }
 }
 
 /// The verdict doctor gives a device when asked about it alone (`vfioctl doctor --device ADDR`): the status of

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import VFIOCore
 import VFIOHost
+@_exported import VFIOTestSupport
 
 /// Paths of the checkout, found from this file (Tests/SpecTests/Support.swift).
 enum Repo {

@@ -1,11 +1,12 @@
 # The libvirt hook on a real kernel, called the way libvirtd calls it (VM OPERATION SUB-OPERATION EXTRA, the domain
-# XML on standard input; the guest runs no libvirtd): `vfioctl hook install` twice, then for a VM with a spec made
+# XML on standard input; the guest runs no libvirtd): `vfioctl hook install` over a version-1 hook (replaced: every
+# event is now one `vfioctl hook run`), then again (nothing changes), then for a VM with a spec made
 # by `vfioctl init` (the NVMe, vCPU on CPU 1) prepare binds and shields, started moves "QEMU" (a stand-in process
 # named in /run/libvirt/qemu/VM.pid) onto CPU 1, prepare again changes nothing, release gives back exactly what
 # was there; a VM without a spec is never touched; a spec whose device cannot be handed over stops the VM at prepare
 # (exit 1) and changes nothing.
 LAB_SHAPES="S2"
-LAB_TIMEOUT=150
+LAB_TIMEOUT=300
 
 driver_of() { basename "$(readlink "/sys/bus/pci/devices/$1/driver")" 2>/dev/null; }
 
@@ -13,9 +14,13 @@ guest() {
     . /lab/tests/shield-restore.sh
     hook=/etc/libvirt/hooks/qemu.d/vfioctl
     nvme=0000:03:00.0
+    mkdir -p "${hook%/*}"
+    printf '#!/bin/sh\n# vfioctl-hook v1: installed by `vfioctl hook install`.\nexit 0\n' >"$hook"
     run_vfioctl install hook install --binary "$(command -v vfioctl)"
     assert_eq "$(cat "$OUT/install.status")" 0 "hook install exits 0"
+    assert_grep "updated $hook" "$OUT/install" "install replaces a version-1 hook"
     [ -x "$hook" ] || lab_fail "$hook is not an executable"
+    assert_grep 'exec "\$VFIOCTL" hook run' "$hook" "the hook hands events to vfioctl hook run"
     run_vfioctl install2 hook install --binary "$(command -v vfioctl)"
     assert_grep "already installed and current" "$OUT/install2" "installing again changes nothing"
 
@@ -60,6 +65,9 @@ guest() {
     rm -f /run/libvirt/qemu/lab.pid
     echo "<domain/>" | $hook lab release end - || lab_fail "release failed"
     assert_eq "$(driver_of $nvme)" nvme "release gave the NVMe back to nvme"
+    # nvme sets up its queues (and their IRQs) asynchronously after the bind: compare once the controller is live.
+    i=0
+    until [ "$(cat /sys/bus/pci/devices/$nvme/nvme/nvme*/state 2>/dev/null)" = live ] || [ "$i" -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
     shield_values "$first" >"$OUT/after-release"
     same_values "$OUT/before" "$OUT/after-release" || lab_fail "release did not restore every value"
     echo "ok - release restored every value"

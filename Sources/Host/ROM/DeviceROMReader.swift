@@ -182,12 +182,8 @@ public enum ROMFiles {
         return bytes
     }
 
-    /// Writes the stripped ROM (`--dump PATH`) atomically: a reader never sees half a ROM.
+    /// Writes the stripped ROM (`--dump PATH`) through `AtomicFile`: a reader never sees half a ROM.
     public static func write(_ bytes: [UInt8], to path: String) throws(HostWriteError) {
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw HostWriteError(path: path, value: "\(bytes.count) bytes", errno: EIO, detail: "cannot write the ROM: \(error)")
-        }
+        try AtomicFile.write(bytes, to: path)
     }
 }

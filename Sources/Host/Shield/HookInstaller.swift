@@ -2,9 +2,9 @@ import FoundationEssentials
 import Glibc
 import VFIOCore
 
-/// Installs the libvirt hook: creates `qemu.d/` when needed, writes the script to a temporary file and renames it
-/// into place (mode 0755). Installing the same script again changes nothing; a file there that vfioctl did not
-/// write is never overwritten.
+/// Installs the libvirt hook: creates `qemu.d/` when needed and replaces the script through `AtomicFile` (mode
+/// 0755). Installing the same script again changes nothing; a hook of any earlier version is
+/// replaced; a file there that vfioctl did not write is never overwritten.
 public struct HookInstaller: Sendable {
     public enum Result: Sendable, Equatable { case installed, updated, unchanged }
 
@@ -19,21 +19,17 @@ public struct HookInstaller: Sendable {
         let existing = try? files.readText(path)
         if let existing {
             if existing + "\n" == script || existing == script { return .unchanged }
-            guard existing.contains(HookScript.marker) else {
+            guard existing.contains(HookScript.markerPrefix) else {
                 throw ShieldError("\(path) exists and was not written by vfioctl; move it away (or into another name under qemu.d/) first")
             }
         }
-        let fm = FileManager.default
         do {
-            try fm.createDirectory(atPath: files.realPath(HostPath.parent(path)), withIntermediateDirectories: true,
-                                   attributes: [.posixPermissions: 0o755])
-            let tmp = real + ".vfioctl-new"
-            try Data(script.utf8).write(to: URL(fileURLWithPath: tmp))
-            try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tmp)
-            if rename(tmp, real) != 0 { throw ShieldError("\(path): rename failed: \(String(cString: strerror(errno)))") }
-        } catch let e as ShieldError {
-            throw e
+            try FileManager.default.createDirectory(atPath: files.realPath(HostPath.parent(path)), withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o755])
         } catch {
+            throw ShieldError("\(path): cannot create its directory: \(error)")
+        }
+        do { try AtomicFile.write(Array(script.utf8), to: real, mode: 0o755) } catch {
             throw ShieldError("\(path): cannot write the hook: \(error)")
         }
         return existing == nil ? .installed : .updated

@@ -226,7 +226,7 @@ public struct Journal<Record: Codable & Sendable>: Sendable {
 
     public var isEmpty: Bool { ((try? read()) ?? Contents()).records.isEmpty }
 
-    /// Rewrites the journal without its corrupt lines (to a new file, fsync'd, renamed over the old one), after
+    /// Rewrites the journal without its corrupt lines (through `AtomicFile`: the old journal or the new, whole), after
     /// the user has looked at them. Returns the lines dropped.
     @discardableResult
     public func dropCorrupt() throws(HostWriteError) -> [CorruptJournalLine] {
@@ -240,26 +240,7 @@ public struct Journal<Record: Codable & Sendable>: Sendable {
             kept += line
             kept.append(0x0A)
         }
-        let tmp = path + ".new"
-        unlink(files.realPath(tmp, followFinalLink: false))
-        let fd = try RuntimeState.open(files, tmp, flags: O_WRONLY | O_CREAT | O_EXCL)
-        var written = 0
-        while written < kept.count {
-            // SAFETY: writes from `kept`'s storage, which outlives the call; `written` < `kept.count`.
-            let n = kept.withUnsafeBytes { Glibc.write(fd, $0.baseAddress.map { $0 + written }, $0.count - written) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let e = n < 0 ? errno : EIO
-                close(fd)
-                throw HostWriteError(path: tmp, value: "", errno: e, detail: "cannot write the cleaned journal")
-            }
-            written += n
-        }
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard synced, rename(files.realPath(tmp, followFinalLink: false), files.realPath(path, followFinalLink: false)) == 0 else {
-            throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot replace the journal")
-        }
+        try AtomicFile.write(kept, to: files.realPath(path, followFinalLink: false), mode: 0o600)
         return contents.corrupt
     }
 
