@@ -34,6 +34,27 @@ public struct HolderScanner: Sendable {
         HolderFinder.report(facts(for: target))
     }
 
+    /// Reports for several functions from one pass over /proc (bind asks about every function it unbinds).
+    public func reports(for targets: [PCIAddress]) -> [HolderReport] {
+        guard !targets.isEmpty else { return [] }
+        let (processes, uninspected) = scanProcesses()
+        let gpus = displayGPUs()
+        return targets.map { target in
+            let functions = slotFunctions(target)
+            return HolderFinder.report(HolderFacts(target: target, functions: functions, nodes: functions.flatMap(nodes(of:)),
+                                                   processes: processes, uninspected: uninspected,
+                                                   otherGPUs: gpus.filter { $0.address.slot != target.slot }))
+        }
+    }
+
+    /// Who holds each function's own nodes now, for bind: planning (`BindPlan.judgeHolders`) and the message of a
+    /// step that failed or timed out.
+    public func heldFunctions(_ functions: [(address: PCIAddress, driver: String)]) -> [HeldFunction] {
+        zip(functions, reports(for: functions.map(\.address))).map { f, report in
+            HeldFunction.from(report, address: f.address, driver: f.driver)
+        }
+    }
+
     /// The target first, then the slot's other functions present in sysfs.
     public func slotFunctions(_ target: PCIAddress) -> [PCIAddress] {
         let siblings = ((try? files.listOptionalDirectory(Self.devices)) ?? []).compactMap(PCIAddress.init)
