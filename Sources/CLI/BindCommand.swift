@@ -74,7 +74,12 @@ struct Bind: ParsableCommand {
         }
         let scanner = HolderScanner(files: session.files)
         let unbinding = plan.unbinding(host: host)
-        if !unbinding.isEmpty { plan.judgeHolders(scanner.heldFunctions(unbinding), options: options) }
+        var advice: [CompositorAdvice] = []
+        if !unbinding.isEmpty {
+            let found = scanner.heldFunctions(unbinding)
+            plan.judgeHolders(found.held, options: options)
+            advice = found.advice
+        }
         if json {
             Output.write(plan.json.serialized(pretty: true))
             if !plan.allowed { throw ExitCode(2) }
@@ -95,11 +100,14 @@ struct Bind: ParsableCommand {
                 err += plan.refusals.allSatisfy(\.liftedByTakeDisplay) ? "\n(--take-display hands the display over; --force overrides)" : "\n(--force overrides, at your own risk)"
             }
             writeStandardError((err + "\n"))
-            if !plan.allowed { throw ExitCode(2) }
         }
         if !plan.holderWarnings.isEmpty {
             writeStandardError("warning: " + plan.holderWarnings.joined(separator: "\nwarning: ") + "\n")
         }
+        if !advice.isEmpty {
+            writeStandardError(advice.map { HoldersRenderer.adviceLines($0).joined(separator: "\n") }.joined(separator: "\n") + "\n")
+        }
+        if !plan.allowed { throw ExitCode(2) }
         if dryRun {
             if let w = watchdog {
                 print("# then: a watchdog restores this handoff after \(BindText.seconds(w)) unless 'vfioctl bind --confirm' comes first")
@@ -116,10 +124,7 @@ struct Bind: ParsableCommand {
         var executor = HandoffExecutor(files: session.files, writer: RootedHostWriter(files: session.files))
         executor.crashAfterActions = environment("VFIOCTL_CRASH_AFTER_WRITES").flatMap(Int.init)
         let functions = plan.devices.compactMap { a in host.device(a).map { (address: a, driver: $0.driver ?? "no driver") } }
-        executor.explainFailure = { _ in
-            let held = scanner.heldFunctions(functions).filter { !$0.holders.isEmpty }
-            return held.map { "\($0.address) was held at that moment by " + $0.holders.joined(separator: "; ") }
-        }
+        executor.explainFailure = { _ in scanner.failureNotes(functions) }
         switch executor.bind(plan) {
         case .done(let outcome):
             for line in outcome.done { print("  \(line)") }

@@ -75,6 +75,9 @@ extension Bind {
         c.force = a.flags.contains("--force")
         c.takeDisplay = a.flags.contains("--take-display")
         c.json = false
+        c.watchdog = nil
+        c.confirm = false
+        c.watchdogRun = nil
         return validated(c)
     }
 }

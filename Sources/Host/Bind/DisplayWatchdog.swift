@@ -59,6 +59,10 @@ public struct DisplayWatchdog: Sendable {
     /// terminal or hook ends), stdin from /dev/null, stdout and stderr appended to watchdog.log. The caller's
     /// runtime lock is O_CLOEXEC: the watchdog does not inherit it.
     func spawnDetached(_ executable: String, _ argv: [String]) throws(HostWriteError) -> Int32 {
+        // Every other descriptor closes in the watchdog: an inherited pipe (the libvirt hook's stdout, a test's
+        // capture) would keep the reader waiting for EOF until the watchdog exits.
+        let limit = min(Int(sysconf(Int32(_SC_OPEN_MAX))), 1 << 16)
+        if limit > 3 { for fd in 3..<Int32(limit) where fcntl(fd, F_GETFD) >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) } }
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }

@@ -49,10 +49,21 @@ public struct HolderScanner: Sendable {
 
     /// Who holds each function's own nodes now, for bind: planning (`BindPlan.judgeHolders`) and the message of a
     /// step that failed or timed out.
-    public func heldFunctions(_ functions: [(address: PCIAddress, driver: String)]) -> [HeldFunction] {
-        zip(functions, reports(for: functions.map(\.address))).map { f, report in
-            HeldFunction.from(report, address: f.address, driver: f.driver)
+    public func heldFunctions(_ functions: [(address: PCIAddress, driver: String)]) -> (held: [HeldFunction], advice: [CompositorAdvice]) {
+        let reports = reports(for: functions.map(\.address))
+        let held = zip(functions, reports).map { f, report in HeldFunction.from(report, address: f.address, driver: f.driver) }
+        var advice: [CompositorAdvice] = []
+        for a in reports.flatMap(\.advice) where !advice.contains(where: { $0.pid == a.pid }) {
+            // Only display servers holding a function that is unbound (not merely another function of its slot).
+            if held.contains(where: { $0.holders.contains { $0.hasPrefix("\(a.command) (PID \(a.pid))") } }) { advice.append(a) }
         }
+        return (held, advice)
+    }
+
+    /// For a bind step that failed or timed out: one line per function some process holds at this moment.
+    public func failureNotes(_ functions: [(address: PCIAddress, driver: String)]) -> [String] {
+        heldFunctions(functions).held.filter { !$0.holders.isEmpty }
+            .map { "\($0.address) was held at that moment by " + $0.holders.joined(separator: "; ") }
     }
 
     /// The target first, then the slot's other functions present in sysfs.
