@@ -11,7 +11,7 @@ guest() {
     card=$(ls /sys/bus/pci/devices/0000:01:00.0/drm | grep -E '^card[0-9]+$' | head -1)
     [ -n "$card" ] || lab_fail "bochs-drm has no card node"
     [ -c "/dev/dri/$card" ] || lab_fail "/dev/dri/$card is no character device"
-    # The holder: a shell that opens the card node read-only and sleeps with it (its comm is "sleep").
+    # The holder: a shell that opens the card node read-only and sleeps with it.
     sh -c "exec 3</dev/dri/$card; exec sleep 600" &
     holder=$!
     sleep 1
