@@ -104,9 +104,9 @@ enum VfioctlBinary {
         #expect(r.stdout.contains("watchdog (PID ") && r.stdout.contains("the display comes back in 1.000 s unless 'vfioctl bind --confirm'"))
         #expect(r.stdout.contains("bound 2 devices to vfio-pci"))
         // The bind has exited; its detached watchdog gives the display back.
-        #expect(waitFor(10) { k.driver(L.gpu) == "bochs-drm" && k.driver(L.hda) == "snd_hda_intel" && !k.files.exists("/run/vfioctl/bind.journal") })
+        #expect(waitFor(60) { k.driver(L.gpu) == "bochs-drm" && k.driver(L.hda) == "snd_hda_intel" && !k.files.exists("/run/vfioctl/bind.journal") })
         let w = DisplayWatchdog(files: k.files)
-        #expect(waitFor(5) { ((try? w.journal.records()) ?? []).map(\.kind) == [.armed, .fired, .restored] })
+        #expect(waitFor(30) { ((try? w.journal.records()) ?? []).map(\.kind) == [.armed, .fired, .restored] })
         let log = (try? String(contentsOfFile: k.root + "/run/vfioctl/watchdog.log", encoding: .utf8)) ?? ""
         #expect(log.contains("no confirmation in time: restoring 0000:01:00.0 0000:01:00.1") && log.contains("the display is back"))
         let late = try VfioctlBinary.run(["bind", "--confirm", "--root", k.root])
@@ -122,7 +122,7 @@ enum VfioctlBinary {
         let c = try VfioctlBinary.run(["bind", "--confirm", "--root", k.root])
         #expect(c.status == 0 && c.stdout.hasPrefix("confirmed: the watchdog stands down"), "\(c.stdout)\(c.stderr)")
         let w = DisplayWatchdog(files: k.files)
-        #expect(waitFor(5) {
+        #expect(waitFor(30) {
             ((try? String(contentsOfFile: k.root + "/run/vfioctl/watchdog.log", encoding: .utf8)) ?? "").contains("confirmed, nothing to do")
         })
         #expect(k.driver(L.gpu) == "vfio-pci" && k.driver(L.hda) == "vfio-pci")
