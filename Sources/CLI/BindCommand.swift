@@ -15,23 +15,46 @@ struct Bind: ParsableCommand {
             Refused unless --force: no IOMMU, no interrupt remapping, a bridge, a group holding what the host needs \
             (root filesystem, default route, ISA/LPC, SMBus, mounted storage or swap, a NIC that is up, the USB \
             controller of the keyboard or mouse; the same verdicts as doctor's device.group-isolation), and the display \
-            unless --take-display. Exit status: 0 bound, 2 refused, 3 failed (and rolled back), 64 usage error.
+            unless --take-display, and a function some process holds open (its DRM, NVIDIA, sound, framebuffer or I2C \
+            nodes: the unbind of nvidia or snd_hda_intel then hangs; 'vfioctl holders' names them). A step that fails \
+            or times out names the holders found at that moment.
+            --watchdog SECONDS (with --take-display): a detached watchdog restores the handoff unless 'vfioctl bind \
+            --confirm' arrives in time (the libvirt hook confirms when the VM has started).
+            Exit status: 0 bound, 2 refused, 3 failed (and rolled back), 64 usage error; --confirm: 0, 1 too late.
             """)
 
     @OptionGroup var root: RootOptions
-    @Argument(help: ArgumentHelp("PCI addresses (0000:03:00.0 or 03:00.0).", valueName: "ADDR")) var addresses: [PCIAddress]
+    @Argument(help: ArgumentHelp("PCI addresses (0000:03:00.0 or 03:00.0).", valueName: "ADDR")) var addresses: [PCIAddress] = []
     @Flag(help: "Print the exact writes and commands, change nothing.") var dryRun = false
     @Flag(help: "Bind despite the refusals (they are printed as warnings).") var force = false
     @Flag(help: "Single-GPU handoff: stop the display manager, unbind vtconsoles and firmware framebuffers, unload the GPU's DRM driver, then bind.")
     var takeDisplay = false
     @Flag(help: "With --dry-run: print the plan as JSON ({\"steps\": [...], \"refusals\": [{\"device\", \"hostCritical\", \"reason\"}]}).")
     var json = false
+    @Option(help: ArgumentHelp("With --take-display: restore the handoff after SECONDS unless 'vfioctl bind --confirm' comes first (1-3600).", valueName: "SECONDS"))
+    var watchdog: Double?
+    @Flag(help: "Confirm the last --take-display handoff: its watchdog stands down (the libvirt hook runs this when the VM has started).")
+    var confirm = false
+    @Option(help: .hidden) var watchdogRun: String?
 
     func validate() throws {
         if json && !dryRun { throw ValidationError("--json prints the plan only: add --dry-run") }
+        if confirm || watchdogRun != nil {
+            guard addresses.isEmpty, !dryRun, !force, !takeDisplay, watchdog == nil, !(confirm && watchdogRun != nil) else {
+                throw ValidationError("--confirm takes no address and no other flag")
+            }
+            return
+        }
+        if addresses.isEmpty { throw ValidationError("Missing expected argument '<ADDR> ...'") }
+        if let w = watchdog {
+            guard takeDisplay else { throw ValidationError("--watchdog guards a display handoff: add --take-display") }
+            guard w.isFinite, w >= 1, w <= 3600 else { throw ValidationError("--watchdog \(w): give 1 to 3600 seconds") }
+        }
     }
 
     func run() throws {
+        if confirm { return try confirmHandoff() }
+        if let token = watchdogRun { return try runWatchdog(token) }
         let targets = addresses
         // Only what the plan needs: the inventory (no device details, no system facts) and, once the plan is
         // known, names for the functions the header prints (not the whole pci.ids; see PCIIDsExcerpt).
@@ -44,9 +67,18 @@ struct Bind: ParsableCommand {
         var host: HostModel
         do { host = try HostLoader(session.files).load(.inventory, groupsOf: targets) } catch { throw CLIError("\(root.root): \(error)") }
         let facts = BindFacts.load(session.files, host: host)
-        let plan: BindPlan
-        do { plan = try BindPlanner.plan(targets, host: host, facts: facts, options: BindOptions(force: force, takeDisplay: takeDisplay)) } catch {
+        var plan: BindPlan
+        let options = BindOptions(force: force, takeDisplay: takeDisplay)
+        do { plan = try BindPlanner.plan(targets, host: host, facts: facts, options: options) } catch {
             throw CLIError(error.description)
+        }
+        let scanner = HolderScanner(files: session.files)
+        let unbinding = plan.unbinding(host: host)
+        var advice: [CompositorAdvice] = []
+        if !unbinding.isEmpty {
+            let found = scanner.heldFunctions(unbinding)
+            plan.judgeHolders(found.held, options: options)
+            advice = found.advice
         }
         if json {
             Output.write(plan.json.serialized(pretty: true))
@@ -68,9 +100,20 @@ struct Bind: ParsableCommand {
                 err += plan.refusals.allSatisfy(\.liftedByTakeDisplay) ? "\n(--take-display hands the display over; --force overrides)" : "\n(--force overrides, at your own risk)"
             }
             writeStandardError((err + "\n"))
-            if !plan.allowed { throw ExitCode(2) }
         }
-        if dryRun { return }
+        if !plan.holderWarnings.isEmpty {
+            writeStandardError("warning: " + plan.holderWarnings.joined(separator: "\nwarning: ") + "\n")
+        }
+        if !advice.isEmpty {
+            writeStandardError(advice.map { HoldersRenderer.adviceLines($0).joined(separator: "\n") }.joined(separator: "\n") + "\n")
+        }
+        if !plan.allowed { throw ExitCode(2) }
+        if dryRun {
+            if let w = watchdog {
+                print("# then: a watchdog restores this handoff after \(BindText.seconds(w)) unless 'vfioctl bind --confirm' comes first")
+            }
+            return
+        }
         if plan.isNoOp {
             print("nothing to do: \(plan.alreadyBound.map(\.description).joined(separator: ", ")) already on vfio-pci")
             return
@@ -80,6 +123,8 @@ struct Bind: ParsableCommand {
         }
         var executor = HandoffExecutor(files: session.files, writer: RootedHostWriter(files: session.files))
         executor.crashAfterActions = environment("VFIOCTL_CRASH_AFTER_WRITES").flatMap(Int.init)
+        let functions = plan.devices.compactMap { a in host.device(a).map { (address: a, driver: $0.driver ?? "no driver") } }
+        executor.explainFailure = { _ in scanner.failureNotes(functions) }
         switch executor.bind(plan) {
         case .done(let outcome):
             for line in outcome.done { print("  \(line)") }
@@ -87,10 +132,13 @@ struct Bind: ParsableCommand {
             let groups = plan.groups.map { "/dev/vfio/\($0)" }.joined(separator: ", ")
             print("bound \(plan.devices.count) device\(plan.devices.count == 1 ? "" : "s") to vfio-pci in \(BindText.seconds(outcome.seconds))"
                 + (groups.isEmpty ? "" : "; \(groups) ready") + " (vfioctl restore gives them back)")
+            if let seconds = watchdog { try armWatchdog(session, devices: plan.devices, seconds: seconds) }
         case .failed(let error, let done, let rolled, let rollbackError):
             for line in done.done { print("  \(line)") }
             HostChange.printWouldRun(done.wouldRun + rolled.wouldRun)
             var message = "bind failed: \(error)"
+            for note in done.notes { message += "\n\(note)" }
+            if !done.notes.isEmpty { message += "\n('vfioctl holders ADDR' shows who holds a device, and how to keep a compositor on another GPU)" }
             if let rollbackError {
                 message += "\nrollback failed too: \(rollbackError)\nthe journal \(executor.journal.path) keeps the originals: run 'vfioctl restore'"
             } else {
@@ -98,6 +146,49 @@ struct Bind: ParsableCommand {
             }
             throw CLIError(message)
         }
+    }
+}
+
+extension Bind {
+    /// Starts the watchdog for the handoff just done: this binary, `bind --watchdog-run TOKEN` on the same root.
+    func armWatchdog(_ session: HostSession, devices: [PCIAddress], seconds: Double) throws {
+        let watchdog = DisplayWatchdog(files: session.files)
+        let executable = DisplayWatchdog.ownExecutable() ?? CommandLine.arguments[0]
+        do {
+            let (_, pid) = try watchdog.arm(addresses: devices, seconds: seconds, executable: executable,
+                                            arguments: ["bind", "--root", DisplayWatchdog.absolute(session.rootArgument), "--watchdog-run"])
+            print("watchdog (PID \(pid)): the display comes back in \(BindText.seconds(seconds)) unless 'vfioctl bind --confirm' (log: \(watchdog.logPath))")
+        } catch {
+            throw CLIError("bound, but the watchdog did not start: \(error)\n'vfioctl restore' gives the display back")
+        }
+    }
+
+    func confirmHandoff() throws {
+        let session = try root.open()
+        try HostChange.refuseSnapshot(session, "confirm", dryRun: false)
+        do {
+            switch try DisplayWatchdog(files: session.files).confirm(by: "pid \(getpid())") {
+            case .confirmed(_, let remaining):
+                print("confirmed: the watchdog stands down (\(BindText.seconds(remaining)) were left); the handoff stays")
+            case .nothingArmed:
+                print("no display watchdog is armed: nothing to confirm")
+            case .tooLate(let record):
+                writeStandardError("vfioctl: too late: the watchdog has \(record.kind == .restored ? "restored the display" : "acted (\(record.kind.rawValue)\(record.detail.map { ": \($0)" } ?? ""))"); bind again to hand it over\n")
+                throw ExitCode(1)
+            }
+        } catch let error as HostWriteError {
+            throw CLIError("cannot confirm: \(error)")
+        }
+    }
+
+    func runWatchdog(_ token: String) throws {
+        let session = try root.open()
+        let watchdog = DisplayWatchdog(files: session.files)
+        let executor = HandoffExecutor(files: session.files, writer: RootedHostWriter(files: session.files))
+        let decision = watchdog.run(token: token, executor: executor, lock: {
+            try HostChange.lock(session, command: "bind --watchdog-run \(token)")
+        }, log: { line in writeStandardError(line + "\n") })
+        if decision != .fire && decision != .confirmed && decision != .handoffGone { throw ExitCode(1) }
     }
 }
 

@@ -111,7 +111,11 @@ struct HookSteps {
     /// reservations the VM needs (hugepages) go between `loadSpec` and `bindDevices`, failing with `refuse(_:)`.
     func prepare() throws {
         let spec = try loadSpec()
-        try bindDevices(spec)
+        let reserved = try reserveHugepages(spec)
+        do { try bindDevices(spec) } catch {
+            if reserved { releaseHugepages() }
+            throw error
+        }
         shieldCPUs(spec)
     }
 
@@ -119,6 +123,7 @@ struct HookSteps {
     func started() {
         guard let session = openSession(), let pid = HookEvent.qemuPID(vm: vm, files: session.files) else { return }
         moveQEMU(pid, session)
+        confirmHandoff(session)
     }
 
     /// release/end: QEMU is gone. Extension point: releasing what prepare reserved (hugepages) goes after
@@ -126,6 +131,7 @@ struct HookSteps {
     func release() {
         unshieldCPUs()
         if let spec = try? loadSpec() { restoreDevices(spec) }
+        releaseHugepages()
     }
 
     func log(_ message: String) { writeStandardError("vfioctl hook: \(vm) \(event): \(message)\n") }
@@ -163,10 +169,61 @@ struct HookSteps {
         bind.force = false
         bind.takeDisplay = false
         bind.json = false
+        bind.watchdog = nil
+        bind.confirm = false
+        bind.watchdogRun = nil
         do { try bind.run() } catch let error as CLIError { throw refuse("bind \(list) failed: \(error)") } catch {
             // bind has said why on standard error (its refusals).
             throw refuse("bind \(list) failed")
         }
+    }
+
+    /// The pages a spec with `hugepages` needs, reserved on its NUMA node before QEMU allocates its memory: only
+    /// what the pool's free pages (for example those reserved at boot by `vfioctl setup`) do not already cover. A
+    /// short reservation is given back and stops the VM (QEMU would fail to allocate its memory anyway), naming
+    /// the boot-time fix. Returns whether pages were reserved for this VM.
+    func reserveHugepages(_ spec: VMSpec) throws -> Bool {
+        guard let wanted = HugepageRequest.forVM(spec), let session = openSession() else { return false }
+        let allocator = HugepageAllocator(files: session.files, writer: RootedHostWriter(files: session.files))
+        let freePath = HugepagePaths.free(node: wanted.node, pageSize: wanted.pageSize)
+        let free = session.files.exists(freePath) ? ((try? allocator.count(freePath)) ?? 0) : 0
+        let missing = wanted.pages - min(max(free, 0), wanted.pages)
+        guard missing > 0 else { return false }
+        let request = HugepageRequest(sizeMiB: missing * wanted.pageSize.mib, pageSize: wanted.pageSize, node: wanted.node)
+        let lock: RuntimeLock
+        do { lock = try HostChange.lock(session, command: "hook \(vm) prepare: hugepages") } catch { throw refuse("\(error)") }
+        defer { withExtendedLifetime(lock) {} }
+        let done: HugepageAllocator.Allocation
+        do { done = try allocator.allocate(request, label: vm) } catch { throw refuse("hugepages: \(error)") }
+        if let short = done.shortfall {
+            _ = try? allocator.release(label: vm)
+            throw refuse("hugepages: \(short)")
+        }
+        log("reserved \(done.got) pages of \(wanted.pageSize.rawValue) (\(done.plan.path))")
+        return true
+    }
+
+    /// Gives back the pages `reserveHugepages` took for this VM (none when the pool already had them).
+    func releaseHugepages() {
+        guard let session = openSession() else { return }
+        let allocator = HugepageAllocator(files: session.files, writer: RootedHostWriter(files: session.files))
+        guard let held = try? allocator.held(), held.allocations.contains(where: { $0.label == vm }) else { return }
+        do {
+            let lock = try HostChange.lock(session, command: "hook \(vm) release: hugepages")
+            defer { withExtendedLifetime(lock) {} }
+            _ = try allocator.release(label: vm)
+        } catch {
+            log("hugepages release failed: run vfioctl hugepages --release --for \(vm)\n  \(error)")
+        }
+    }
+
+    /// A display handoff armed with `bind --take-display --watchdog` is confirmed once QEMU runs.
+    func confirmHandoff(_ session: HostSession) {
+        do {
+            if case .tooLate = try DisplayWatchdog(files: session.files).confirm(by: "hook \(vm) started") {
+                log("the display watchdog had already restored the handoff")
+            }
+        } catch { log("could not confirm the display handoff: \(error)") }
     }
 
     func shieldCPUs(_ spec: VMSpec) {

@@ -17,6 +17,8 @@ public struct BindPlan: Sendable, Equatable {
     public var steps: [HandoffStep] = []
     /// `--take-display` was given: the display refusals no longer count as the host's needs.
     public var takeDisplay = false
+    /// Holders that do not stop the plan (display servers the handoff stops, or any with `--force`), as sentences.
+    public var holderWarnings: [String] = []
 
     public var isNoOp: Bool { steps.isEmpty }
 

@@ -11,6 +11,8 @@ public enum BindRefusal: Sendable, Equatable, CustomStringConvertible {
     case hostCritical(target: PCIAddress, member: PCIAddress, reason: String)
     /// The boot display or a device showing the console: needs `--take-display`.
     case display(PCIAddress, reason: String)
+    /// A process holds the function's device nodes and the unbind would hang or pull the device from under it.
+    case held(HeldFunction)
 
     /// `--take-display` lifts display refusals; `--force` lifts everything.
     public var liftedByTakeDisplay: Bool {
@@ -24,6 +26,7 @@ public enum BindRefusal: Sendable, Equatable, CustomStringConvertible {
         case .noIOMMU, .noInterruptRemapping: nil
         case .bridge(let a), .noGroup(let a), .display(let a, _): a
         case .hostCritical(_, let member, _): member
+        case .held(let h): h.address
         }
     }
 
@@ -33,6 +36,7 @@ public enum BindRefusal: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .hostCritical: true
         case .display: !displayHandoff
+        case .held: false
         case .noIOMMU, .noInterruptRemapping, .bridge, .noGroup: false
         }
     }
@@ -53,6 +57,8 @@ public enum BindRefusal: Sendable, Equatable, CustomStringConvertible {
                 : "\(target)'s IOMMU group also holds \(member), \(reason): binding the group would take it from the host"
         case .display(let a, let reason):
             "\(a) is \(reason): binding it blanks the host's screen; use --take-display for the single-GPU handoff (restore gives it back)"
+        case .held(let h):
+            h.sentence
         }
     }
 }

@@ -39,7 +39,7 @@ public enum HoldersRenderer {
         return lines
     }
 
-    static func adviceLines(_ a: CompositorAdvice) -> [String] {
+    public static func adviceLines(_ a: CompositorAdvice) -> [String] {
         guard let other = a.pinTo else {
             return ["\(a.command) (PID \(a.pid), \(a.compositor.displayName)) drives this GPU: \(a.note)"]
         }

@@ -42,6 +42,9 @@ public struct HandoffExecutor: Sendable {
     /// Test hook (`VFIOCTL_CRASH_AFTER_WRITES`): SIGKILL ourselves after this many actions, to prove that
     /// `restore` recovers from a crash half-way.
     public var crashAfterActions: Int?
+    /// Called when a bind step fails, before the rollback changes anything: lines that explain the failure as the
+    /// host is at that moment (bind: who holds the devices). They end up in the failed outcome's `notes`.
+    public var explainFailure: (@Sendable (HandoffError) -> [String])?
 
     /// The id written into every record this executor journals; each `bind` takes a new one, so a failing bind
     /// rolls back only what it took itself, never an earlier bind's devices or what another run journaled meanwhile.
@@ -72,6 +75,8 @@ public struct HandoffExecutor: Sendable {
         public var refused: [String] = []
         /// Commands recorded instead of run (a root other than `/`).
         public var wouldRun: [[String]] = []
+        /// What `explainFailure` found when a step failed.
+        public var notes: [String] = []
     }
 
     /// Runs the steps in order; stops at the first failure (what ran is in `done` of the error path's caller).
@@ -164,6 +169,7 @@ public struct HandoffExecutor: Sendable {
             try apply(plan.steps, outcome: &outcome)
             return .done(outcome)
         } catch {
+            if let explainFailure { outcome.notes = explainFailure(error) }
             var rolled = Outcome()
             do {
                 // Only what this run journaled is undone (its run id): devices held from earlier binds, or

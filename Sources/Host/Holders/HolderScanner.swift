@@ -34,6 +34,38 @@ public struct HolderScanner: Sendable {
         HolderFinder.report(facts(for: target))
     }
 
+    /// Reports for several functions from one pass over /proc (bind asks about every function it unbinds).
+    public func reports(for targets: [PCIAddress]) -> [HolderReport] {
+        guard !targets.isEmpty else { return [] }
+        let (processes, uninspected) = scanProcesses()
+        let gpus = displayGPUs()
+        return targets.map { target in
+            let functions = slotFunctions(target)
+            return HolderFinder.report(HolderFacts(target: target, functions: functions, nodes: functions.flatMap(nodes(of:)),
+                                                   processes: processes, uninspected: uninspected,
+                                                   otherGPUs: gpus.filter { $0.address.slot != target.slot }))
+        }
+    }
+
+    /// Who holds each function's own nodes now, for bind: planning (`BindPlan.judgeHolders`) and the message of a
+    /// step that failed or timed out.
+    public func heldFunctions(_ functions: [(address: PCIAddress, driver: String)]) -> (held: [HeldFunction], advice: [CompositorAdvice]) {
+        let reports = reports(for: functions.map(\.address))
+        let held = zip(functions, reports).map { f, report in HeldFunction.from(report, address: f.address, driver: f.driver) }
+        var advice: [CompositorAdvice] = []
+        for a in reports.flatMap(\.advice) where !advice.contains(where: { $0.pid == a.pid }) {
+            // Only display servers holding a function that is unbound (not merely another function of its slot).
+            if held.contains(where: { $0.holders.contains { $0.hasPrefix("\(a.command) (PID \(a.pid))") } }) { advice.append(a) }
+        }
+        return (held, advice)
+    }
+
+    /// For a bind step that failed or timed out: one line per function some process holds at this moment.
+    public func failureNotes(_ functions: [(address: PCIAddress, driver: String)]) -> [String] {
+        heldFunctions(functions).held.filter { !$0.holders.isEmpty }
+            .map { "\($0.address) was held at that moment by " + $0.holders.joined(separator: "; ") }
+    }
+
     /// The target first, then the slot's other functions present in sysfs.
     public func slotFunctions(_ target: PCIAddress) -> [PCIAddress] {
         let siblings = ((try? files.listOptionalDirectory(Self.devices)) ?? []).compactMap(PCIAddress.init)

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+import VFIOCore
+import VFIOFixtures
+@testable import VFIOHost
+
+/// The lab-like host with the GPU's DRM card and the HDA's sound card in sysfs, and processes holding them.
+func heldLabTree(_ holders: [(pid: Int, comm: String, fds: [Int: String])]) throws -> FakeKernel {
+    let k = try FakeKernel(L.tree())
+    let gpu = k.files.realPath(PCIDriverPaths.device(L.gpu))
+    let hda = k.files.realPath(PCIDriverPaths.device(L.hda))
+    for (dir, name, dev) in [(gpu, "drm/card0", "226:0"), (gpu, "drm/renderD128", "226:128"), (hda, "sound/card1/controlC1", "116:2"),
+                             (hda, "sound/card1/pcmC1D0p", "116:3")] {
+        try FileManager.default.createDirectory(atPath: "\(dir)/\(name)", withIntermediateDirectories: true)
+        try "\(dev)\n".write(toFile: "\(dir)/\(name)/dev", atomically: true, encoding: .utf8)
+    }
+    for h in holders {
+        try FileManager.default.createDirectory(atPath: k.root + "/proc/\(h.pid)/fd", withIntermediateDirectories: true)
+        try "\(h.comm)\n".write(toFile: k.root + "/proc/\(h.pid)/comm", atomically: true, encoding: .utf8)
+        for (fd, target) in h.fds { try FileManager.default.createSymbolicLink(atPath: k.root + "/proc/\(h.pid)/fd/\(fd)", withDestinationPath: target) }
+    }
+    return k
+}
+
+@Suite struct BindHoldersTests {
+    @Test func heldFunctionsAreRefusedByNameUnlessForced() throws {
+        let k = try heldLabTree([(4242, "holdcard", [3: "/dev/dri/card0"]), (4300, "pipewire", [7: "/dev/snd/controlC1", 8: "/dev/snd/pcmC1D0p"]),
+                                 (4400, "bash", [0: "/dev/pts/0"])])
+        let (host, _) = try load(k, groupsOf: [L.gpu])
+        var p = try plan(k, [L.gpu])
+        let unbinding = p.unbinding(host: host)
+        #expect(unbinding.map(\.address) == [L.gpu, L.hda] && unbinding.map(\.driver) == ["bochs-drm", "snd_hda_intel"])
+        let found = HolderScanner(files: k.files).heldFunctions(unbinding)
+        p.judgeHolders(found.held, options: BindOptions())
+        #expect(!p.allowed)
+        #expect(p.refusals.map(\.description).filter { $0.contains("held by") } == [
+            "0000:01:00.0 is held by holdcard (PID 4242): /dev/dri/card0: unbinding it from bochs-drm pulls the device from under them (a compositor loses its screen); close them first ('vfioctl holders 0000:01:00.0' shows them, and how to keep a compositor on another GPU)",
+            "0000:01:00.1 is held by pipewire (PID 4300): /dev/snd/controlC1, /dev/snd/pcmC1D0p: snd_hda_intel's unbind waits until every open sound file is closed: the write to unbind hangs; close them first ('vfioctl holders 0000:01:00.1' shows them, and how to keep a compositor on another GPU)",
+        ])
+        #expect(found.advice.isEmpty)
+        var forced = try plan(k, [L.gpu], BindOptions(force: true))
+        forced.judgeHolders(found.held, options: BindOptions(force: true))
+        #expect(forced.allowed && forced.refusals.contains { $0.description.hasPrefix("0000:01:00.1 is held by pipewire") })
+    }
+
+    @Test func nobodyHoldingMeansNoRefusal() throws {
+        let k = try heldLabTree([(4400, "bash", [0: "/dev/pts/0", 3: "/dev/dri/card9"])])
+        let (host, _) = try load(k, groupsOf: [L.nvme])
+        var p = try plan(k, [L.nvme])
+        p.judgeHolders(HolderScanner(files: k.files).heldFunctions(p.unbinding(host: host)).held, options: BindOptions())
+        #expect(p.allowed && p.refusals.isEmpty)
+    }
+
+    @Test func displayServersOnlyWarnDuringAHandoffOtherHoldersStillRefuse() throws {
+        var p = try plan(try FakeKernel(L.tree()), [L.gpu], BindOptions(takeDisplay: true))
+        #expect(p.allowed)
+        let kwin = HeldFunction(address: L.gpu, driver: "amdgpu", holders: ["kwin_wayland (PID 900): /dev/dri/card0"], onlyDisplayServers: true)
+        p.judgeHolders([kwin], options: BindOptions(takeDisplay: true))
+        #expect(p.allowed && p.holderWarnings.count == 1 && p.holderWarnings[0].hasSuffix("(the display manager is stopped first, which should close them)"))
+        let steam = HeldFunction(address: L.gpu, driver: "amdgpu", holders: ["steam (PID 901): /dev/dri/renderD128"], onlyDisplayServers: false)
+        p.judgeHolders([steam], options: BindOptions(takeDisplay: true))
+        #expect(!p.allowed && p.refusals.last == .held(steam))
+        #expect(p.refusals.last?.description.contains("amdgpu's unbind with open card or render nodes hangs") == true)
+        #expect(HeldFunction.consequence(driver: "nvidia").hasPrefix("the nvidia driver's unbind waits until every handle is closed"))
+    }
+
+    @Test func aFailedUnbindNamesTheHoldersAtThatMoment() throws {
+        let k = try heldLabTree([(4300, "pipewire", [7: "/dev/snd/controlC1"])])
+        k.failure = { _, path, _ in path.hasSuffix("0000:01:00.1/driver/unbind") ? EBUSY : nil }
+        let p = try plan(k, [L.gpu], BindOptions(force: true))
+        var e = executor(k)
+        let scanner = HolderScanner(files: k.files)
+        let functions = [(address: L.gpu, driver: "bochs-drm"), (address: L.hda, driver: "snd_hda_intel")]
+        e.explainFailure = { _ in scanner.failureNotes(functions) }
+        guard case .failed(let error, let done, _, let rollbackError) = e.bind(p) else { Issue.record("bind did not fail"); return }
+        #expect(error.description.contains("0000:01:00.1/driver/unbind") && rollbackError == nil)
+        #expect(done.notes == ["0000:01:00.1 was held at that moment by pipewire (PID 4300): /dev/snd/controlC1"])
+        #expect(k.driver(L.gpu) == "bochs-drm" && k.driver(L.hda) == "snd_hda_intel")
+    }
+}
