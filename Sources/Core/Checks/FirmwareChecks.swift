@@ -66,23 +66,26 @@ enum FirmwareChecks {
         }.nonEmptyOr(Finding(status: .skipped, title: "No selected device has a Resizable BAR capability"))
     }
 
-    static let above4G = Check(id: "firmware.above-4g", title: "64-bit BARs are placed above 4 GiB (Above 4G decoding)") { ctx in
-        DeviceChecks.perDevice(ctx) { d in
-            guard let bars = d.capabilities?.bars else { return [] }
-            let wide = bars.filter { $0.is64Bit && !$0.isIO && $0.address != 0 }
-            guard !wide.isEmpty else { return [] }
-            let ev = Evidence(d.sysfs("config"), wide.map { "BAR\($0.index) 64-bit\($0.prefetchable ? " prefetchable" : "") at 0x\(hex($0.address, width: 1))" }.joined(separator: "; "))
-            if let high = wide.first(where: \.isAbove4G) {
-                return [Finding(status: .pass, title: "\(d.address): BAR\(high.index) is above 4 GiB: Above 4G decoding is on", subjects: [d.address], evidence: [ev])]
-            }
-            let rebarHeld = d.capabilities?.resizableBARs?.contains { !$0.isAtMaximum } == true
-            let needsIt = rebarHeld || DataCenterGPU.matches(d)
-            return [Finding(status: needsIt ? .warn : .info, title: "\(d.address): every 64-bit BAR sits below 4 GiB: Above 4G decoding looks off",
-                            subjects: [d.address], evidence: [ev],
-                            explanation: "The firmware squeezed the 64-bit BARs under 4 GiB, which caps them at what the 32-bit hole holds"
-                                + (needsIt ? (rebarHeld ? "; this card could use a larger BAR (Resizable BAR)." : "; a data-center GPU's BAR1 of tens of GiB cannot be mapped at all.")
-                                    : ". Harmless for small BARs; the guest gets its own layout from OVMF either way."),
-                            fix: "Enable 'Above 4G Decoding' (sometimes 'Above 4GB MMIO' or 'Memory Mapped I/O above 4GB') in the firmware setup")]
-        }.nonEmptyOr(Finding(status: .skipped, title: "No selected device has an assigned 64-bit BAR"))
+    /// Above 4G decoding is one firmware switch for the whole machine, and firmware keeps small 64-bit BARs below
+    /// 4 GiB even with it on: one BAR anywhere above 4 GiB shows it on; none shows it off.
+    static let above4G = Check(id: "firmware.above-4g", title: "64-bit BARs can be placed above 4 GiB (Above 4G decoding)") { ctx in
+        let wide = ctx.host.devices.flatMap { d in (d.capabilities?.bars ?? []).filter { $0.is64Bit && !$0.isIO && $0.address != 0 }.map { (d, $0) } }
+        guard !wide.isEmpty else { return [Finding(status: .skipped, title: "No device shows an assigned 64-bit BAR (config space not readable?)")] }
+        if let (d, bar) = wide.first(where: { $0.1.isAbove4G }) {
+            return [Finding(status: .pass, title: "Above 4G decoding is on: \(d.address) BAR\(bar.index) is at 0x\(hex(bar.address, width: 1))",
+                            subjects: [d.address], evidence: [Evidence(d.sysfs("config"), "BAR\(bar.index) 64-bit\(bar.prefetchable ? " prefetchable" : "") at 0x\(hex(bar.address, width: 1))")])]
+        }
+        let ev = wide.prefix(4).map { d, bar in Evidence(d.sysfs("config"), "BAR\(bar.index) 64-bit at 0x\(hex(bar.address, width: 1))") }
+        let fix = "Enable 'Above 4G Decoding' (sometimes 'Above 4GB MMIO' or 'Memory Mapped I/O above 4GB') in the firmware setup"
+        let needy = ctx.focusDevices.filter { d in d.capabilities?.resizableBARs?.contains { !$0.isAtMaximum } == true || DataCenterGPU.matches(d) }
+        if !needy.isEmpty {
+            return [Finding(status: .warn, title: "No BAR on this host is above 4 GiB: Above 4G decoding looks off, and " + needy.map(\.address.description).joined(separator: ", ") + " needs it",
+                            subjects: needy.map(\.address), evidence: ev,
+                            explanation: "Without it the firmware fits every BAR under 4 GiB: a Resizable BAR card stays at its small BAR, and a data-center GPU's BAR1 of tens of GiB cannot be mapped at all.",
+                            fix: fix)]
+        }
+        return [Finding(status: .info, title: "No BAR on this host is above 4 GiB: Above 4G decoding looks off", evidence: ev,
+                        explanation: "Harmless for small BARs; cards with large or resizable BARs need it. The guest gets its own layout from OVMF either way.",
+                        fix: fix)]
     }
 }
