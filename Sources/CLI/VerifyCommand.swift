@@ -27,7 +27,7 @@ struct Verify: ParsableCommand {
         do { host = try session.load(scope: .inventory) } catch { throw CLIError("\(root.root): \(error)") }
         guard host.device(a) != nil else { throw CLIError("no PCI device \(a) (vfioctl list shows the devices)") }
         if let n = resetCycles {
-            let cycles = ResetCycler().run(a, host: host, cycles: n)
+            let cycles = ResetCycler().run(a, host: host, cycles: n, files: session.files)
             for line in cycles.lines { print(line) }
             if !cycles.passed { throw ExitCode(1) }
             return

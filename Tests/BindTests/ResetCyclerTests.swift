@@ -98,6 +98,21 @@ final class ResettingFakeVFIO: VFIOAPI, @unchecked Sendable {
         #expect(r.lines == ["0000:03:00.0: VFIO reports no reset for this device (reset_method: ): every VM start gets it as the last VM left it"])
     }
 
+    @Test func resetMethodIsReadFromSysfsWhenVerifyLoadedOnlyTheInventory() throws {
+        // verify loads the inventory scope, which leaves reset_method out: the method was reported "unknown".
+        var t = LabLikeHost.tree()
+        let nvme = try #require(t.devices.first { $0.address.description == "0000:03:00.0" })
+        t.update(nvme.address) { $0.driver = "vfio-pci" }
+        let kernel = try FakeKernel(t)
+        let host = try HostLoader(kernel.files).load(.inventory)
+        #expect(host.device(LabLikeHost.nvme)?.resetMethods == nil)
+        let file = String(decoding: try kernel.files.readBytes("/sys/bus/pci/devices/0000:03:00.0/reset_method"), as: UTF8.self)
+        let first = try #require(file.split(whereSeparator: { $0 == " " || $0 == "\n" }).first)
+        let report = ResetCycler(api: ResettingFakeVFIO()).run(LabLikeHost.nvme, host: host, cycles: 1, files: kernel.files)
+        #expect(report.lines.last?.hasSuffix("reset method \(first) (reset_method: \(file.trimmingCharacters(in: .whitespacesAndNewlines)))") == true)
+        withExtendedLifetime(kernel) {}
+    }
+
     @Test func cycleCountIsBounded() throws {
         let api = ResettingFakeVFIO()
         #expect(ResetCycler(api: api).run(LabLikeHost.nvme, host: try host(), cycles: 0).setupError == "--reset-cycles 0: give 1 to 1000")

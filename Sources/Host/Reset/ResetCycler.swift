@@ -65,9 +65,15 @@ public struct ResetCycler: Sendable {
         var ids: String { hex(vendor, width: 4) + ":" + hex(device, width: 4) }
     }
 
-    public func run(_ address: PCIAddress, host: HostModel, cycles: Int) -> Report {
+    /// `files`: where to read sysfs `reset_method` when `host` was loaded without device details (verify loads
+    /// only the inventory).
+    public func run(_ address: PCIAddress, host: HostModel, cycles: Int, files: (any HostFileReader)? = nil) -> Report {
         let device = host.device(address)
-        var report = Report(address: address, methods: device?.resetMethods, requested: cycles)
+        var methods = device?.resetMethods
+        if methods == nil, let files, let bytes = try? files.readBytes("/sys/bus/pci/devices/\(address)/reset_method") {
+            methods = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        }
+        var report = Report(address: address, methods: methods, requested: cycles)
         func setup(_ message: String) -> Report {
             report.setupError = message
             return report
@@ -104,7 +110,7 @@ public struct ResetCycler: Sendable {
         do {
             let info = try api.deviceInfo(device: deviceFD)
             guard info.flags & VFIOConstants.deviceReset != 0 else {
-                return setup("VFIO reports no reset for this device (reset_method: \(device.resetMethods?.joined(separator: " ") ?? "absent")): every VM start gets it as the last VM left it")
+                return setup("VFIO reports no reset for this device (reset_method: \(methods?.joined(separator: " ") ?? "absent")): every VM start gets it as the last VM left it")
             }
             configOffset = try api.regionInfo(device: deviceFD, index: VFIOConstants.pciConfigRegion).offset
             guard let h = Header(try api.read(device: deviceFD, offset: configOffset, count: 64)) else { return setup("config space read before the first reset was short") }
