@@ -10,6 +10,8 @@ struct Doctor: ParsableCommand {
     @OptionGroup var root: RootOptions
     @Option(name: .customLong("device"), help: ArgumentHelp("Focus on passing this device (and its group) to a VM.", valueName: "ADDR"))
     var devices: [PCIAddress] = []
+    @Option(name: .customLong("spec"), help: ArgumentHelp("Also check this VM spec against the host: its devices are still the recorded ones, its ROM files suit them. Without --device, its devices are the ones examined.", valueName: "SPEC"))
+    var specPath: String?
     @Flag(help: "Print findings as JSON.") var json = false
     @Flag(name: .shortAndLong, help: "Show evidence for passing checks too.") var verbose = false
 
@@ -20,7 +22,15 @@ struct Doctor: ParsableCommand {
         }
         // What the host uses its devices for (mounts, default route, keyboards): HostNeeds judges groups by it.
         let usage = HostUsage.load(session.files)
-        let report = VFIOCore.Doctor.run(CheckContext(host: host, targets: devices, usage: usage))
+        var targets = devices
+        var specContext: SpecContext?
+        if let specPath {
+            let spec = try SpecFile.load(specPath)
+            specContext = SpecContext.load(path: specPath, spec: spec, reader: session.files)
+            // A device missing from the host is spec.device-identity's finding, not a usage error.
+            if targets.isEmpty { targets = spec.devices.map(\.address).filter { host.device($0) != nil } }
+        }
+        let report = VFIOCore.Doctor.run(CheckContext(host: host, targets: targets, usage: usage, spec: specContext))
         if json {
             Output.write(DoctorRenderer.json(report).serialized(pretty: true))
         } else {

@@ -107,10 +107,12 @@ struct HookSteps {
     let specPath: String
 
     /// prepare/begin: the host is made ready before QEMU opens /dev/vfio.
-    /// Extension points, in this order: checks that must pass before anything changes (the spec-drift check) and
-    /// reservations the VM needs (hugepages) go between `loadSpec` and `bindDevices`, failing with `refuse(_:)`.
+    /// In this order: checks that must pass before anything changes (the spec's devices have not drifted), then
+    /// reservations the VM needs (hugepages), then the devices and the CPUs; a step that fails says why with
+    /// `refuse(_:)` and what came before it is given back.
     func prepare() throws {
         let spec = try loadSpec()
+        try refuseDrift(spec)
         let reserved = try reserveHugepages(spec)
         do { try bindDevices(spec) } catch {
             if reserved { releaseHugepages() }
@@ -119,15 +121,14 @@ struct HookSteps {
         shieldCPUs(spec)
     }
 
-    /// started/begin: QEMU runs. Extension point: confirming the binding (`bind --confirm`) goes after `moveQEMU`.
+    /// started/begin: QEMU runs: its threads move to the VM's CPUs and an armed display watchdog stands down.
     func started() {
         guard let session = openSession(), let pid = HookEvent.qemuPID(vm: vm, files: session.files) else { return }
         moveQEMU(pid, session)
         confirmHandoff(session)
     }
 
-    /// release/end: QEMU is gone. Extension point: releasing what prepare reserved (hugepages) goes after
-    /// `restoreDevices`.
+    /// release/end: QEMU is gone: the shield, the devices and the hugepages prepare reserved are given back.
     func release() {
         unshieldCPUs()
         if let spec = try? loadSpec() { restoreDevices(spec) }
@@ -176,6 +177,18 @@ struct HookSteps {
             // bind has said why on standard error (its refusals).
             throw refuse("bind \(list) failed")
         }
+    }
+
+    /// The spec's devices must still be the hardware it was written for (a BIOS update renumbers buses, a new card
+    /// takes the slot): otherwise the VM would get another device, or the host would lose one it needs.
+    func refuseDrift(_ spec: VMSpec) throws {
+        guard !spec.devices.isEmpty, let session = openSession() else { return }
+        let host: HostModel
+        do { host = try session.load(scope: .deviceDetails) } catch { throw refuse("cannot read the host's PCI devices: \(error)") }
+        let drifted = SpecDrift.check(spec: spec, host: host).filter(\.refuses)
+        guard !drifted.isEmpty else { return }
+        let lines = drifted.map { d in "\(d)" + (d.fix.map { "\n    \($0)" } ?? "") }
+        throw refuse((["\(specPath) no longer matches the host; nothing was changed:"] + lines).joined(separator: "\n  "))
     }
 
     /// The pages a spec with `hugepages` needs, reserved on its NUMA node before QEMU allocates its memory: only

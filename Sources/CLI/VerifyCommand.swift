@@ -9,6 +9,14 @@ struct Verify: ParsableCommand {
 
     @OptionGroup var root: RootOptions
     @Argument(help: ArgumentHelp("The PCI address (0000:03:00.0).", valueName: "ADDR")) var address: PCIAddress
+    @Option(name: .customLong("reset-cycles"), help: ArgumentHelp("Instead, reset the bound device N times through VFIO and check config space after each (1-\(ResetCycler.maxCycles)).", valueName: "N"))
+    var resetCycles: Int?
+
+    func validate() throws {
+        if let n = resetCycles, !(1...ResetCycler.maxCycles).contains(n) {
+            throw ValidationError("--reset-cycles \(n): give 1 to \(ResetCycler.maxCycles)")
+        }
+    }
 
     func run() throws {
         let a = address
@@ -18,6 +26,12 @@ struct Verify: ParsableCommand {
         let host: HostModel
         do { host = try session.load(scope: .inventory) } catch { throw CLIError("\(root.root): \(error)") }
         guard host.device(a) != nil else { throw CLIError("no PCI device \(a) (vfioctl list shows the devices)") }
+        if let n = resetCycles {
+            let cycles = ResetCycler().run(a, host: host, cycles: n, files: session.files)
+            for line in cycles.lines { print(line) }
+            if !cycles.passed { throw ExitCode(1) }
+            return
+        }
         let report = VFIOVerifier().verify(a, host: host)
         for s in report.steps { print("[\(s.ok ? "ok" : "FAIL")] \(s.name): \(s.detail)") }
         print(report.passed ? "\(a) is usable through VFIO" : "\(a) is not usable through VFIO")

@@ -89,7 +89,7 @@ import Testing
         ("emulator = \"0,4\"", "emulator = \"0,2\"", "line 8: key 'emulator' in [cpu]: vCPU 0 and the emulator thread (and iothreads) (host CPUs 0,2) share host CPU 2: they would wait for each other (measured: two VM threads on one shielded CPU wait 50 % of the time)"),
         ("threads = 2", "threads = 3", "line 6: [cpu]: sockets × cores × threads = 1×1×3 ≠ vcpus 4"),
         ("address = \"0000:01:00.0\"", "address = \"01:00\"", "line 12: key 'address' in [device]: '01:00' is not a PCI address (DDDD:BB:DD.F)"),
-        ("kind = \"gpu\"", "kind = \"gpu\"\nvga = true", "line 15: unknown key 'vga' in [device] (known: address, host-drivers, id, kind, rom)"),
+        ("kind = \"gpu\"", "kind = \"gpu\"\nvga = true", "line 15: unknown key 'vga' in [device] (known: address, host-drivers, id, kind, rom, slot-path, subsystem)"),
         ("[cpu]", "[cpux]", "line 6: unknown table '[cpux]' (known: boot, cpu, device, disk, firmware, hyperv, input, install, looking-glass, network, os, proxmox)"),
     ])
     func badInputNamesLineAndKey(from: String, to: String, message: String) {

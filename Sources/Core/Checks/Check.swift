@@ -43,12 +43,16 @@ public struct CheckContext: Sendable {
     public let quirks: [DeviceQuirk]
     /// What the host uses its functions for (`HostNeeds`' facts); without a reader, what the model tells.
     public let usage: HostUsage
+    /// The VM spec doctor checks the host against (`--spec`), nil without one.
+    public let spec: SpecContext?
 
-    public init(host: HostModel, targets: [PCIAddress], quirks: [DeviceQuirk] = DeviceQuirk.table, usage: HostUsage? = nil) {
+    public init(host: HostModel, targets: [PCIAddress], quirks: [DeviceQuirk] = DeviceQuirk.table, usage: HostUsage? = nil,
+                spec: SpecContext? = nil) {
         self.host = host
         self.targets = targets
         self.quirks = quirks
         self.usage = usage ?? HostUsage(model: host)
+        self.spec = spec
     }
 
     /// Devices a passthrough decision is about: the `--device` list, or, without one, every device already on
@@ -64,6 +68,30 @@ public struct CheckContext: Sendable {
     /// The devices that must go along with `device`: every endpoint of its IOMMU group (bridges excepted).
     public func groupEndpoints(of device: PCIDevice) -> [PCIDevice] {
         host.groupMembers(of: device.address).filter { !$0.isBridge }
+    }
+}
+
+/// A spec as doctor sees it: the spec, where it came from, and each ROM file it names as read from the host (read
+/// by the caller through the host reader, so the checks stay pure).
+public struct SpecContext: Sendable {
+    public var path: String
+    public var spec: VMSpec
+    /// Parsed ROM files by path, or why a file could not be read.
+    public var roms: [String: Result<OptionROM, FileReadError>]
+
+    public init(path: String, spec: VMSpec, roms: [String: Result<OptionROM, FileReadError>] = [:]) {
+        self.path = path
+        self.spec = spec
+        self.roms = roms
+    }
+
+    /// Reads every ROM the spec names through `reader`.
+    public static func load(path: String, spec: VMSpec, reader: any HostFileReader) -> SpecContext {
+        var roms: [String: Result<OptionROM, FileReadError>] = [:]
+        for rom in spec.devices.compactMap(\.rom) where roms[rom] == nil {
+            do { roms[rom] = .success(try ROMParser.parse(file: rom, from: reader)) } catch { roms[rom] = .failure(error) }
+        }
+        return SpecContext(path: path, spec: spec, roms: roms)
     }
 }
 

@@ -190,7 +190,7 @@ enum DeviceChecks {
                     let ev = Evidence(m.sysfs("vendor") + ", device", m.idPair)
                     switch q.kind {
                     case .resetBug:
-                        if ctx.host.isModuleLoaded("vendor_reset"), let methods = m.resetMethods, methods.first == "device_specific" {
+                        if q.vendorResetHelps, ctx.host.isModuleLoaded("vendor_reset"), let methods = m.resetMethods, methods.first == "device_specific" {
                             return Finding(status: .pass, title: "\(m.address) (\(q.product)): vendor-reset is active", subjects: [m.address],
                                            evidence: [ev, Evidence(m.sysfs("reset_method"), methods.joined(separator: " "))], reference: q.reference)
                         }
@@ -202,6 +202,10 @@ enum DeviceChecks {
                     case .brokenFLR:
                         return Finding(status: .info, title: "\(m.address) is an \(q.product): FLR disabled by the kernel", subjects: [m.address],
                                        evidence: [ev], explanation: q.note, fix: q.fix, reference: q.reference)
+                    case .dataCenter:
+                        return Finding(status: .info, title: "\(m.address) is an \(q.product): no GeForce countermeasures, a large 64-bit MMIO window",
+                                       subjects: [m.address], evidence: [ev, Evidence(m.sysfs("class"), "0x" + m.pciClass.hex4 + hex(m.pciClass.progIf, width: 2))],
+                                       explanation: q.note, fix: q.fix, reference: q.reference)
                     case .needsROM:
                         guard m.bootVGA == true else { return nil }
                         return Finding(status: .info, title: "\(m.address) is the boot GPU: pass a ROM file", subjects: [m.address],

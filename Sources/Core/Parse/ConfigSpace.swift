@@ -35,6 +35,7 @@ public enum ConfigSpace {
         caps.headerType = bytes[0x0e] & 0x7f
         caps.multifunction = bytes[0x0e] & 0x80 != 0
         caps.truncated = bytes.count < 256
+        if caps.headerType == 0 { caps.bars = bars(bytes) }
         let status = u16(bytes, 0x06)
         guard status & 0x10 != 0 else { return caps }  // Status: Capabilities List
         if caps.truncated { return caps }
@@ -84,11 +85,53 @@ public enum ConfigSpace {
                 if chunk.count >= 8 { caps.acs = .init(capabilities: u16(chunk, 4), control: u16(chunk, 6)) }
             case 0x000e: caps.ari = true
             case 0x0010: caps.sriov = true
+            case 0x0015: caps.resizableBARs = resizableBARs(readExtended(ext, 4 + 8 * 6))
             default: break
             }
             ext = Int(header >> 20) & 0xffc
         }
         return caps
+    }
+
+    /// The six BAR registers of a type 0 header. A 64-bit BAR takes the next register as its upper half; one that
+    /// claims to be 64-bit in the last register has no upper half and is read as 32-bit.
+    static func bars(_ bytes: [UInt8]) -> [PCICapabilities.BAR] {
+        guard bytes.count >= 0x28 else { return [] }
+        var out: [PCICapabilities.BAR] = []
+        var i = 0
+        while i < 6 {
+            let low = u32(bytes, 0x10 + 4 * i)
+            if low & 1 == 1 {
+                if low & ~3 != 0 { out.append(.init(index: i, address: UInt64(low & ~3), isIO: true, is64Bit: false, prefetchable: false)) }
+                i += 1
+                continue
+            }
+            let is64 = (low >> 1) & 3 == 2 && i < 5
+            let high: UInt64 = is64 ? UInt64(u32(bytes, 0x10 + 4 * (i + 1))) : 0
+            let address = high << 32 | UInt64(low & ~0xf)
+            if address != 0 || is64 {
+                out.append(.init(index: i, address: address, isIO: false, is64Bit: is64, prefetchable: low & 8 != 0))
+            }
+            i += is64 ? 2 : 1
+        }
+        return out
+    }
+
+    /// PCIe r4.0 §7.8.6: after the header, one (capability, control) register pair per resizable BAR; the first
+    /// control register gives their number (bits 5–7, 1–6). Entries beyond the bytes read are left out.
+    static func resizableBARs(_ chunk: [UInt8]) -> [PCICapabilities.ResizableBAR] {
+        guard chunk.count >= 12 else { return [] }
+        let count = min(6, max(1, Int((u32(chunk, 8) >> 5) & 7)))
+        var out: [PCICapabilities.ResizableBAR] = []
+        for n in 0..<count {
+            let at = 4 + 8 * n
+            guard at + 8 <= chunk.count else { break }
+            let capability = u32(chunk, at)
+            let control = u32(chunk, at + 4)
+            let sizes = (4...31).filter { capability & (1 << UInt32($0)) != 0 }.map { UInt64(1) << UInt64($0 + 16) }
+            out.append(.init(index: Int(control & 7), supportedSizes: sizes, currentSize: UInt64(1) << UInt64(((control >> 8) & 0x3f) + 20)))
+        }
+        return out
     }
 
     /// The byte range of the Device Serial Number extended capability's serial (for redaction).

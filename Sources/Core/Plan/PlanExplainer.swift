@@ -140,13 +140,28 @@ public enum PlanExplainer {
                 // A warning, not a problem: the spec may be planned on one machine and run on another.
                 out.append("  warning: \(what) \(path) is not on this host\(what.hasPrefix("OVMF") ? " (install ovmf / edk2-ovmf)" : "")")
             }
+            // Every spec boots OVMF: a ROM without an x86-64 EFI image leaves the screen dark until the guest driver.
+            for d in spec.devices {
+                guard let rom = d.rom, files.kind(of: rom) == .regular else { continue }
+                let issues: [ROMIssue]
+                do { issues = try ROMParser.parse(file: rom, from: files).issues(vendor: d.vendorID, device: d.deviceID, uefiGuest: true) } catch {
+                    out.append("  warning: ROM of \(d.address) \(rom) cannot be read: \(error)")
+                    continue
+                }
+                for issue in issues { out.append("  warning: ROM of \(d.address) \(rom): \(issue)") }
+            }
         }
         var cm: [String] = []
         if spec.hyperv.enlightenments { cm.append("Hyper-V enlightenments") }
         if spec.hyperv.kvmHidden { cm.append("KVM hidden") }
         if let id = spec.hyperv.vendorID { cm.append("Hyper-V vendor_id '\(id)'") }
         out.append("  " + (cm.isEmpty ? "no Hyper-V settings" : cm.joined(separator: ", ")))
-        if spec.devices.contains(where: { $0.kind == .gpu && $0.vendorID == PCIVendor.nvidia.id }) && !spec.hyperv.kvmHidden {
+        // Data-center GPUs run a driver that never checked for a hypervisor: no Code 43 to counter.
+        let geforce = spec.devices.contains { d in
+            d.kind == .gpu && d.vendorID == PCIVendor.nvidia.id
+                && !(host.device(d.address).map(DataCenterGPU.matches) ?? DataCenterGPU.nvidiaDevices.contains(d.deviceID))
+        }
+        if geforce && !spec.hyperv.kvmHidden {
             problems.append("NVIDIA GPU without kvm-hidden: guest drivers before 465 stop with Code 43")
         }
         if let lg = spec.lookingGlass { out.append("  Looking Glass \(lg.width)x\(lg.height): \(lg.sizeMiB) MiB ivshmem") }

@@ -181,7 +181,9 @@ public enum SpecBuilder {
         spec.hyperv.enlightenments = os.isWindows
         spec.firmware.nvram = "/var/lib/libvirt/qemu/nvram/\(request.name)_VARS.fd"
 
-        if gpus.contains(where: { $0.vendor == .nvidia }) {
+        if gpus.contains(where: { $0.vendor == .nvidia && DataCenterGPU.matches($0) }) && !gpus.contains(where: { $0.vendor == .nvidia && !DataCenterGPU.matches($0) }) {
+            notes.append("NVIDIA data-center GPU: KVM stays visible (its driver never refused VMs); it needs a large 64-bit MMIO window (see vfioctl doctor)")
+        } else if gpus.contains(where: { $0.vendor == .nvidia }) {
             spec.hyperv.kvmHidden = true
             spec.hyperv.vendorID = defaultVendorID
             notes.append("NVIDIA GPU: KVM hidden and a Hyper-V vendor_id set (guest drivers before 465 stop with Code 43 otherwise)")
@@ -237,7 +239,9 @@ public enum SpecBuilder {
         }
         var seen = Set<String>()
         let keep = kind == .gpu || kind == .audio
-        return VMSpec.PassedDevice(address: d.address, vendorID: d.vendorID, deviceID: d.deviceID, kind: kind, rom: rom,
-                                   hostDrivers: keep ? drivers.filter { seen.insert($0).inserted } : [])
+        var passed = VMSpec.PassedDevice(address: d.address, vendorID: d.vendorID, deviceID: d.deviceID, kind: kind, rom: rom,
+                                         hostDrivers: keep ? drivers.filter { seen.insert($0).inserted } : [])
+        passed.identity = VMSpec.DeviceIdentity(d)
+        return passed
     }
 }

@@ -53,7 +53,8 @@ extension ROMParser {
                 let want = min(1 << 20, maxInputBytes + 1 - bytes.count)
                 let got = read(bytes.count, want)
                 bytes += got
-                if got.count < want { break }
+                // Only an empty read is the end: sysfs binary attributes come one page per read.
+                if got.isEmpty { break }
             }
         }
         if bytes.count > maxInputBytes {

@@ -101,6 +101,7 @@ extension VMSpec {
             var dev = PassedDevice(address: address, vendorID: v, deviceID: p, kind: kind)
             dev.rom = try d.optionalPath("rom")
             dev.hostDrivers = try d.moduleNames("host-drivers")
+            dev.identity = try d.identity()
             if spec.devices.contains(where: { $0.address == address }) {
                 throw SpecError(line: d.line("address"), "key 'address' in [device]: \(address) is listed twice")
             }
@@ -340,6 +341,26 @@ private struct Keys {
             out.append(try text(key, s, l))
         }
         return out
+    }
+
+    /// A device's recorded identity (`subsystem`, `slot-path`); nil when neither key is there (an older spec).
+    mutating func identity() throws(SpecError) -> VMSpec.DeviceIdentity? {
+        let sub = try optionalString("subsystem")
+        let path = try optionalStringArray("slot-path")
+        guard sub != nil || path != nil else { return nil }
+        var identity = VMSpec.DeviceIdentity(subsystemVendorID: nil, subsystemDeviceID: nil, slotPath: [])
+        if let sub {
+            guard let (v, d) = SpecRules.idPair(sub) else {
+                throw SpecError(line: line("subsystem"), "key 'subsystem' in [device]: '\(SpecRules.visible(sub))' is not subsystem_vendor:subsystem_device (e.g. \"1458:4020\")")
+            }
+            identity.subsystemVendorID = v
+            identity.subsystemDeviceID = d
+        }
+        if let path {
+            if let problem = SpecRules.slotPath(path) { throw SpecError(line: line("slot-path"), problem) }
+            identity.slotPath = path.compactMap(PCIAddress.init)
+        }
+        return identity
     }
 
     /// Kernel module names (modprobe.d words): `SpecRules.moduleName`.

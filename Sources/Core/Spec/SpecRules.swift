@@ -34,6 +34,29 @@ public enum SpecRules {
         return nil
     }
 
+    /// `vvvv:dddd` (four hex digits each), as `id` and `subsystem` hold them.
+    public static func idPair(_ value: String) -> (UInt16, UInt16)? {
+        let parts = value.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ $0.count == 4 && $0.allSatisfy(\.isHexDigit) }),
+              let v = UInt16(parts[0], radix: 16), let d = UInt16(parts[1], radix: 16) else { return nil }
+        return (v, d)
+    }
+
+    /// Bridges above a device: PCIe nests at most a few dozen levels (each switch adds two); 32 is far beyond any
+    /// real board and keeps a hostile spec from making the drift search walk long lists.
+    public static let maxSlotPathDepth = 32
+
+    /// `slot-path`: PCI addresses of bridges, root first.
+    public static func slotPath(_ value: [String]) -> String? {
+        if value.count > maxSlotPathDepth {
+            return "key 'slot-path' in [device]: \(value.count) bridges, at most \(maxSlotPathDepth)"
+        }
+        if let bad = value.first(where: { PCIAddress($0) == nil }) {
+            return "key 'slot-path' in [device]: '\(visible(bad))' is not a PCI address (DDDD:BB:DD.F)"
+        }
+        return nil
+    }
+
     /// VM names become libvirt's `<name>`, the NVRAM file name, QEMU `-name` and Proxmox `name:`.
     public static func name(_ value: String) -> String? {
         // The parser has already applied `text` to every string; doing it here too keeps init's message identical.

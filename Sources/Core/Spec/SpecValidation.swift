@@ -45,6 +45,7 @@ extension VMSpec {
         for d in devices {
             if let rom = d.rom { try path("rom", rom, "device") }
             for m in d.hostDrivers { try check(SpecRules.moduleName("host-drivers", m, in: "device")) }
+            if let identity = d.identity { try check(SpecRules.slotPath(identity.slotPath.map(\.description))) }
         }
         if let id = hyperv.vendorID { try check(SpecRules.vendorID(id)) }
         if let lg = lookingGlass {

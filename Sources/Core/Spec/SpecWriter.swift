@@ -44,6 +44,10 @@ extension VMSpec {
             out.append("kind = \(TOML.quote(d.kind.rawValue))")
             if let rom = d.rom { out.append("rom = \(TOML.quote(rom))") }
             if !d.hostDrivers.isEmpty { out.append("host-drivers = [\(d.hostDrivers.map(TOML.quote).joined(separator: ", "))]   # softdep ... pre: vfio-pci") }
+            if let identity = d.identity {
+                if let sub = identity.subsystemPair { out.append(Self.padded("subsystem = \(TOML.quote(sub))", "the board's ids: doctor --spec notices a swapped card")) }
+                out.append(Self.padded("slot-path = [\(identity.slotPath.map { TOML.quote($0.description) }.joined(separator: ", "))]", "bridges from the root: notices renumbered buses"))
+            }
         }
         out.append("")
         out.append("[hyperv]")

@@ -89,6 +89,9 @@ public struct VMSpec: Sendable, Equatable {
         public var rom: String?
         /// Host drivers that must wait for vfio-pci (`softdep DRIVER pre: vfio-pci`).
         public var hostDrivers: [String] = []
+        /// Who the device was when the spec was written, beyond `vendor:device`; nil in specs written before it
+        /// was recorded. `SpecDrift` compares it with the host.
+        public var identity: DeviceIdentity?
 
         public init(address: PCIAddress, vendorID: UInt16, deviceID: UInt16, kind: Kind, rom: String? = nil, hostDrivers: [String] = []) {
             self.address = address
@@ -101,6 +104,33 @@ public struct VMSpec: Sendable, Equatable {
 
         /// `vendor:device` as `vfio-pci.ids=` takes it.
         public var idPair: String { hex(vendorID, width: 4) + ":" + hex(deviceID, width: 4) }
+    }
+
+    /// What tells one card from another of the same model, and where it sat: sysfs `subsystem_vendor` and
+    /// `subsystem_device` (the board maker's ids), and the bridges from the root complex down to the device.
+    /// A BIOS update or a new card can renumber buses; the slot path tells "moved" from "replaced".
+    public struct DeviceIdentity: Sendable, Equatable {
+        public var subsystemVendorID: UInt16?
+        public var subsystemDeviceID: UInt16?
+        /// Bridge addresses from the root port down (root first); empty for a device on a root bus.
+        public var slotPath: [PCIAddress]
+
+        public init(subsystemVendorID: UInt16?, subsystemDeviceID: UInt16?, slotPath: [PCIAddress]) {
+            self.subsystemVendorID = subsystemVendorID
+            self.subsystemDeviceID = subsystemDeviceID
+            self.slotPath = slotPath
+        }
+
+        /// The identity of a host device as sysfs shows it now.
+        public init(_ d: PCIDevice) {
+            self.init(subsystemVendorID: d.subsystemVendorID, subsystemDeviceID: d.subsystemDeviceID, slotPath: d.upstreamBridges.reversed())
+        }
+
+        /// `subsystem_vendor:subsystem_device`, nil when either is unknown.
+        public var subsystemPair: String? {
+            guard let v = subsystemVendorID, let d = subsystemDeviceID else { return nil }
+            return hex(v, width: 4) + ":" + hex(d, width: 4)
+        }
     }
 
     public struct HyperV: Sendable, Equatable {

@@ -154,7 +154,16 @@ public struct DeviceROMReader: Sendable {
             return .failure(.tooLarge(path, size))
         }
         do {
-            let bytes = try files.readBytes(path)
+            // Read by offset until a read returns nothing: sysfs hands out a binary attribute such as `rom` one page
+            // per read(2), so a short read is not its end (a whole-file read stopped at 8 KiB of a 39 KiB VGA BIOS).
+            var bytes: [UInt8] = []
+            try files.readRanges(path) { read in
+                while bytes.count <= ROMParser.maxInputBytes {
+                    let got = read(bytes.count, min(1 << 20, ROMParser.maxInputBytes + 1 - bytes.count))
+                    if got.isEmpty { break }
+                    bytes += got
+                }
+            }
             if bytes.isEmpty { return .failure(.empty(path)) }
             if bytes.count > ROMParser.maxInputBytes { return .failure(.tooLarge(path, bytes.count)) }
             return .success(bytes)
