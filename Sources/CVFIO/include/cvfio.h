@@ -36,6 +36,12 @@ uint64_t cvfio_load64(const void *base, uint64_t offset);
 /// A full fence, then the store: queue entries written before a doorbell reach memory before it rings.
 void cvfio_store32(void *base, uint64_t offset, uint32_t value);
 void cvfio_fence(void);
+/// Blocks SIGTERM, SIGINT and SIGHUP and returns a signalfd for them: `vfioctl emulate` polls it beside its
+/// sockets, so a stop request ends the loop and every resource is released on the way out.
+int cvfio_stop_signalfd(void);
+/// A listening AF_UNIX stream socket bound at `path` (ENAMETOOLONG past sun_path).
+int cvfio_unix_listen(const char *path);
+int cvfio_unix_socketpair(int fds[2]);
 
 // The request constants Swift cannot import from the _IO macros.
 static const int CVFIO_API_VERSION = VFIO_API_VERSION;

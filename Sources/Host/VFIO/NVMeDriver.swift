@@ -29,6 +29,8 @@ public final class NVMeDriver {
     public private(set) var ioVector = 0
     /// Completions seen on the I/O queue after its eventfd fired (the interrupt path worked).
     public private(set) var interruptCompletions = 0
+    /// I/O commands fail unless their completion's MSI-X vector fires (`verify --deep` proves the interrupt path).
+    public var requireInterrupts = false
     var admin: Queue?
     var io: Queue?
     var data: DMABuffer?
@@ -157,6 +159,14 @@ public final class NVMeDriver {
                 bar.write32(NVMe.doorbell(queue: Int(q.id), completion: true, stride: capabilities.doorbellStride), UInt32(q.head))
                 guard done.commandID == c.commandID else {
                     throw VFIODriverError("\(what): completion for command \(done.commandID), expected \(c.commandID)")
+                }
+                if interrupt, !signalled, session.eventFDs.indices.contains(ioVector) {
+                    // The entry can land before the MSI-X message; when an interrupt is required, wait for it.
+                    let wait = requireInterrupts ? max(0, deadline - monotonicMilliseconds()) : 0
+                    signalled = session.eventFDs[ioVector].wait(milliseconds: wait)
+                    if requireInterrupts, !signalled {
+                        throw VFIODriverError("\(what) completed, but MSI-X vector \(ioVector) never signalled its eventfd within \(options.commandTimeoutMilliseconds) ms")
+                    }
                 }
                 if interrupt && signalled { interruptCompletions += 1 }
                 guard done.succeeded else { throw VFIODriverError("\(what) failed: \(done.statusDescription)") }
