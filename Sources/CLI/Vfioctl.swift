@@ -11,7 +11,7 @@ struct Vfioctl: ParsableCommand {
         abstract: "Inspect, diagnose and prepare a Linux/KVM host for VFIO PCI passthrough.",
         version: "0.1.0",
         subcommands: [List.self, Doctor.self, SnapshotCommand.self, Init.self, Plan.self, Render.self, Setup.self, Define.self, Bind.self, Restore.self, Verify.self, Shield.self, Unshield.self, Latency.self, Hook.self,
-                      Rom.self, Holders.self, Fleet.self, Report.self])
+                      Rom.self, Holders.self, Fleet.self, Report.self, Emulate.self])
 
     /// The plain forms of the commands the libvirt hook runs at every VM start and stop, parsed without
     /// ArgumentParser (see `FastArguments`); nil sends the arguments through the whole command tree.

@@ -92,6 +92,13 @@ public struct NBDEmulator {
     public let stopFD: Int32
     public init(socketPath: String, stopFD: Int32) { self.socketPath = socketPath; self.stopFD = stopFD }
 
+    /// Blocks SIGTERM, SIGINT and SIGHUP and returns a signalfd that becomes readable when one arrives.
+    public static func stopSignalFD() throws(VFIODriverError) -> Int32 {
+        let fd = cvfio_stop_signalfd()
+        if fd < 0 { throw VFIODriverError("signalfd: \(VFIOErrno(errno))") }
+        return fd
+    }
+
     /// Refuses a path that exists and is not a socket; a leftover socket is replaced.
     public func listen() throws(VFIODriverError) -> Int32 {
         var st = stat()

@@ -282,6 +282,12 @@ public final class NVMeDriver {
     /// Deletes the I/O queues and disables the controller, then releases the session. Best effort: a
     /// controller that fails here is reset by vfio-pci when the device fd closes.
     public func shutdown() {
+        stop()
+        session.close()
+    }
+
+    /// `shutdown` without closing the session (the caller still resets the device through it).
+    public func stop() {
         if io != nil {
             _ = try? adminCommand(.deleteIOSubmissionQueue(id: 1), "Delete I/O Submission Queue")
             _ = try? adminCommand(.deleteIOCompletionQueue(id: 1), "Delete I/O Completion Queue")
@@ -289,7 +295,6 @@ public final class NVMeDriver {
         }
         try? disable()
         admin = nil
-        session.close()
     }
 }
 
