@@ -5,10 +5,11 @@ import VFIOCore
 
 let nvmeAddress = PCIAddress(domain: 0, bus: 3, device: 0, function: 0)
 
-func openDriver(_ twin: FakeNVMeTwin, timeout: Int = 5000) throws(VFIODriverError) -> NVMeDriver {
+func openDriver(_ twin: FakeNVMeTwin, timeout: Int = 5000, transfer: Int = 128 * 1024) throws(VFIODriverError) -> NVMeDriver {
     let session = try VFIOSession(api: twin, address: nvmeAddress, group: 9)
     var options = NVMeDriver.Options()
     options.commandTimeoutMilliseconds = timeout
+    options.transferBytes = transfer
     return try NVMeDriver(session: session, options: options)
 }
 
@@ -41,6 +42,16 @@ func openDriver(_ twin: FakeNVMeTwin, timeout: Int = 5000) throws(VFIODriverErro
         }
         #expect(twin.commandCounts["read"] == 1 + 1 + 1 + 3)
         #expect(driver.interruptCompletions > 0, "I/O completions came after the MSI-X eventfd fired")
+        driver.shutdown()
+    }
+
+    @Test func theDefaultTransferIsCappedByMDTS() throws {
+        let twin = FakeNVMeTwin(diskBytes: 4 << 20)
+        let driver = try openDriver(twin, transfer: 4 << 20)
+        let data = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 >> 9) }
+        try driver.write(offset: 0, data)
+        #expect(try driver.read(offset: 0, count: 1 << 20) == data)
+        #expect(twin.commandCounts["read"] == 2, "MDTS 7 allows 512 KiB per command")
         driver.shutdown()
     }
 

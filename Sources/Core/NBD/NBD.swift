@@ -176,7 +176,9 @@ public struct NBDServer {
             func done(_ error: UInt32, _ data: [UInt8] = []) throws(NBDError) {
                 var r = Bytes()
                 r.u32(NBD.simpleReplyMagic); r.u32(error); r.b += cookie
-                try s.write(r.b + (error == 0 ? data : []))
+                // Header and data in two writes: a 32 MiB read is not copied once more to prepend 16 bytes.
+                try s.write(r.b)
+                if error == 0, !data.isEmpty { try s.write(data) }
             }
             // Checked before any payload is read: a write that is too long cannot be skipped safely.
             let inRange = offset <= backend.size && UInt64(length) <= backend.size - offset

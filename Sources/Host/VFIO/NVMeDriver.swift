@@ -13,7 +13,7 @@ public final class NVMeDriver {
         /// Per-command deadline.
         public var commandTimeoutMilliseconds = 5000
         /// The bounce buffer: the largest transfer per command (also capped by MDTS).
-        public var transferBytes = 128 * 1024
+        public var transferBytes = 512 * 1024
         public init() {}
     }
 
@@ -238,7 +238,7 @@ public final class NVMeDriver {
             let n = min(maxTransfer, count - done)
             let lba = (offset + UInt64(done)) / UInt64(blockSize)
             try ioCommand(try withPRPs(.readWrite(write: false, nsid: nsid, lba: lba, blocks: n / blockSize), length: n), "Read LBA \(lba)")
-            out += data.load(0, count: n)
+            data.append(to: &out, count: n)
             done += n
         }
         return out
@@ -299,6 +299,13 @@ public final class NVMeDriver {
 }
 
 extension DMABuffer {
+    /// Appends the first `count` bytes to `array` without an intermediate copy.
+    func append(to array: inout [UInt8], count: Int) {
+        precondition(count >= 0 && count <= size, "DMA buffer read outside the buffer")
+        // SAFETY: the range was checked against the mapping's size; the memory lives until the session releases it.
+        array.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
     /// A volatile 32-bit load: the device writes this memory behind the compiler's back.
     func load32(_ offset: Int) -> UInt32 {
         precondition(offset >= 0 && offset + 4 <= size, "DMA buffer read outside the buffer")
