@@ -7,6 +7,9 @@ LAB_SHAPES="N"
 LAB_TIMEOUT=480
 LAB_PAYLOADS="qemu-nested"
 
+# Progress on the lab console too (console.log), in case the guest is stopped before the test reports.
+progress() { echo "emulate-ide: $*"; echo "emulate-ide: $*" >/dev/kmsg 2>/dev/null; }
+
 driver_of() { basename "$(readlink "/sys/bus/pci/devices/$1/driver")" 2>/dev/null; }
 
 # Loads modules in modules.dep order (dependencies nearest first, so reversed), each once.
@@ -54,6 +57,7 @@ guest() {
     assert_eq "$(driver_of $d)" nvme "the NVMe starts on nvme"
     marker="vfioctl-ide-$$-$(cut -d' ' -f1 /proc/uptime)"
     printf '%s\n' "$marker" | dd of=/dev/nvme0n1 bs=512 count=1 conv=sync,fsync 2>/dev/null || lab_fail "could not write the marker"
+    progress "building the nested initramfs"
     make_ide_initrd || lab_fail "could not build the nested initramfs (ata_piix, sd_mod)"
 
     run_vfioctl bind bind $d
@@ -63,10 +67,11 @@ guest() {
     i=0; while [ ! -S $sock ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
     [ -S $sock ] || lab_fail "no socket at $sock: $(cat "$OUT/emulate.stderr")"
 
+    progress "emulate nbd serving; starting the nested guest"
     console=/tmp/ide-console.log
     : >$console
     started=$(cut -d' ' -f1 /proc/uptime)
-    timeout 400 qemu-system-x86_64 -accel tcg -machine pc -cpu max -m 192M -nodefaults -display none -no-reboot \
+    timeout 300 qemu-system-x86_64 -accel tcg -machine pc -cpu max -m 192M -nodefaults -display none -no-reboot \
         -kernel /boot/vmlinuz -initrd /tmp/ide.initrd -append 'console=ttyS0 quiet panic=-1' \
         -serial file:$console \
         -drive "file=nbd+unix:///nvme?socket=$sock,format=raw,if=ide,cache=none" >"$OUT/nested-qemu.out" 2>&1
@@ -77,6 +82,7 @@ guest() {
     grep '^NESTED' $console
     echo "# nested QEMU ran $(awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.1f", b - a }') s (exit $rc)"
 
+    progress "nested QEMU exited ($rc); $(grep -c '^NESTED' $console) NESTED lines; stopping emulate"
     kill -TERM $pid
     wait $pid
     assert_eq "$?" 0 "emulate exits 0 on SIGTERM"
