@@ -4,7 +4,7 @@
 # the lab guest wrote through its nvme driver before the bind, and writes a block; after SIGTERM and restore
 # the lab guest's nvme driver reads that block back.
 LAB_SHAPES="N"
-LAB_TIMEOUT=480
+LAB_TIMEOUT=600
 LAB_PAYLOADS="qemu-nested"
 
 # Progress on the lab console too (console.log), in case the guest is stopped before the test reports.
@@ -71,7 +71,7 @@ guest() {
     console=/tmp/ide-console.log
     : >$console
     started=$(cut -d' ' -f1 /proc/uptime)
-    timeout 300 qemu-system-x86_64 -accel tcg -machine pc -cpu max -m 192M -nodefaults -display none -no-reboot \
+    timeout 420 qemu-system-x86_64 -accel tcg -machine pc -cpu max -m 192M -nodefaults -display none -no-reboot \
         -kernel /boot/vmlinuz -initrd /tmp/ide.initrd -append 'console=ttyS0 quiet panic=-1' \
         -serial file:$console \
         -drive "file=nbd+unix:///nvme?socket=$sock,format=raw,if=ide,cache=none" >"$OUT/nested-qemu.out" 2>&1
