@@ -182,7 +182,8 @@ public struct NBDServer {
             }
             // Checked before any payload is read: a write that is too long cannot be skipped safely.
             let inRange = offset <= backend.size && UInt64(length) <= backend.size - offset
-            let aligned = offset % UInt64(backend.blockSize) == 0 && length % backend.blockSize == 0
+            let block = max(1, backend.blockSize)
+            let aligned = offset % UInt64(block) == 0 && length % block == 0
             switch type {
             case NBD.Command.disconnect:
                 log.append("NBD_CMD_DISC")

@@ -24,6 +24,7 @@ public final class DMABuffer {
 
     public func store(_ bytes: [UInt8], at offset: Int) {
         precondition(offset >= 0 && offset + bytes.count <= size, "DMA buffer write outside the buffer")
+        guard !bytes.isEmpty else { return }
         // SAFETY: as in load; the source is the array's own storage.
         bytes.withUnsafeBytes { (pointer + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
