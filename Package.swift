@@ -40,6 +40,7 @@ let package = Package(
                     exclude: ["Schemas"]),
         .testTarget(name: "ROMTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl", "VFIOTestSupport"], path: "Tests/ROMTests"),
         .testTarget(name: "HoldersTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl", "VFIOTestSupport"], path: "Tests/HoldersTests"),
+        .testTarget(name: "VFIODriverTests", dependencies: ["VFIOCore", "VFIOHost", "CVFIO"], path: "Tests/VFIODriverTests"),
         .testTarget(name: "ReportTests", dependencies: ["VFIOCore", "VFIOHost", "vfioctl", "VFIOTestSupport"], path: "Tests/ReportTests"),
     ]
 )

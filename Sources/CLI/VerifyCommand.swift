@@ -5,9 +5,15 @@ import VFIOHost
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Prove a device is usable for passthrough through the VFIO API itself (container, group, IOMMU, device fd, config space, reset).",
-        discussion: "Exit status: 0 when every step works, 1 when one fails (printed with the reason), 3 when vfioctl could not run.")
+        discussion: """
+            --deep then drives the device from user space: BAR mmap, a config-space round trip, MSI-X, reset; for an \
+            NVMe controller, Identify by DMA and one read of LBA 0 completed by an MSI-X interrupt.
+            Exit status: 0 when every step works, 1 when one fails (printed with the reason), 3 when vfioctl could not run.
+            """)
 
     @OptionGroup var root: RootOptions
+    @Flag(help: "Also drive the device from user space (DMA, interrupts; Identify and a read for NVMe).") var deep = false
+    @Flag(help: "Print the result as JSON.") var json = false
     @Argument(help: ArgumentHelp("The PCI address (0000:03:00.0).", valueName: "ADDR")) var address: PCIAddress
     @Option(name: .customLong("reset-cycles"), help: ArgumentHelp("Instead, reset the bound device N times through VFIO and check config space after each (1-\(ResetCycler.maxCycles)).", valueName: "N"))
     var resetCycles: Int?
@@ -33,8 +39,15 @@ struct Verify: ParsableCommand {
             return
         }
         let report = VFIOVerifier().verify(a, host: host)
-        for s in report.steps { print("[\(s.ok ? "ok" : "FAIL")] \(s.name): \(s.detail)") }
-        print(report.passed ? "\(a) is usable through VFIO" : "\(a) is not usable through VFIO")
-        if !report.passed { throw ExitCode(1) }
+        let deepReport = deep && report.passed ? VFIODeepVerifier().verify(a, host: host) : nil
+        let passed = report.passed && (deepReport?.passed ?? true)
+        if json {
+            print((deepReport ?? VFIODeepVerifier.Report()).json(address: a, plain: report, deep: deep).serialized(pretty: true))
+        } else {
+            for s in report.steps + (deepReport?.steps ?? []) { print("[\(s.ok ? "ok" : "FAIL")] \(s.name): \(s.detail)") }
+            for n in deepReport?.notChecked ?? [] { print("[not checked] \(n)") }
+            print(passed ? "\(a) is usable through VFIO" : "\(a) is not usable through VFIO")
+        }
+        if !passed { throw ExitCode(1) }
     }
 }

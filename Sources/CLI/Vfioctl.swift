@@ -11,7 +11,7 @@ struct Vfioctl: ParsableCommand {
         abstract: "Inspect, diagnose and prepare a Linux/KVM host for VFIO PCI passthrough.",
         version: "0.1.0",
         subcommands: [List.self, Doctor.self, SnapshotCommand.self, Init.self, Plan.self, Render.self, Setup.self, Define.self, Bind.self, Restore.self, Verify.self, Shield.self, Unshield.self, Latency.self, Hook.self,
-                      Rom.self, Holders.self, Fleet.self, Report.self, Hugepages.self])
+                      Rom.self, Holders.self, Fleet.self, Report.self, Hugepages.self, Emulate.self])
 
     /// Exit statuses: doctor uses 0/1/2 for its verdict, so vfioctl's own failures exit 3; usage errors 64.
     static func main() {
