@@ -109,6 +109,7 @@ struct Bind: ParsableCommand {
         }
         if !plan.allowed { throw ExitCode(2) }
         if dryRun {
+            if !facts.vfioPCIAvailable && !plan.isNoOp { print("# first: modprobe vfio-pci (it is not loaded)") }
             if let w = watchdog {
                 print("# then: a watchdog restores this handoff after \(BindText.seconds(w)) unless 'vfioctl bind --confirm' comes first")
             }
@@ -118,9 +119,7 @@ struct Bind: ParsableCommand {
             print("nothing to do: \(plan.alreadyBound.map(\.description).joined(separator: ", ")) already on vfio-pci")
             return
         }
-        guard facts.vfioPCIAvailable else {
-            throw CLIError("vfio-pci is not loaded (/sys/bus/pci/drivers/vfio-pci missing): modprobe vfio-pci")
-        }
+        if !facts.vfioPCIAvailable { try Self.loadVFIOPCI(session) }
         var executor = HandoffExecutor(files: session.files, writer: RootedHostWriter(files: session.files))
         executor.crashAfterActions = environment("VFIOCTL_CRASH_AFTER_WRITES").flatMap(Int.init)
         let functions = plan.devices.compactMap { a in host.device(a).map { (address: a, driver: $0.driver ?? "no driver") } }
@@ -150,6 +149,21 @@ struct Bind: ParsableCommand {
 }
 
 extension Bind {
+    /// A stock distribution loads vfio-pci only when something asks for it (libvirt does for managed='yes'
+    /// hostdevs; the specs vfioctl renders are managed='no'), so bind asks: the module's own load binds nothing,
+    /// and restore leaves it loaded (an idle vfio-pci holds no device). Under any root but `/` the command is only
+    /// printed, and the tree's missing driver directory still stops the bind.
+    static func loadVFIOPCI(_ session: HostSession) throws {
+        let result = HostCommands.runner(for: session.files).run(["modprobe", "vfio-pci"], timeout: 60)
+        if result.simulated { print("  would run: modprobe vfio-pci") }
+        guard session.files.kind(of: "/sys/bus/pci/drivers/vfio-pci") == .directory else {
+            let why = result.simulated ? "" : result.timedOut ? ": modprobe vfio-pci did not finish in 60 s"
+                : result.succeeded ? "" : ": modprobe vfio-pci failed" + (result.output.isEmpty ? "" : " (\(result.output.trimmingCharacters(in: .whitespacesAndNewlines)))")
+            throw CLIError("vfio-pci is not loaded (/sys/bus/pci/drivers/vfio-pci missing)\(why)")
+        }
+        if !result.simulated { print("  loaded vfio-pci (modprobe vfio-pci)") }
+    }
+
     /// Starts the watchdog for the handoff just done: this binary, `bind --watchdog-run TOKEN` on the same root.
     func armWatchdog(_ session: HostSession, devices: [PCIAddress], seconds: Double) throws {
         let watchdog = DisplayWatchdog(files: session.files)

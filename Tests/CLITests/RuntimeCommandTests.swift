@@ -37,3 +37,38 @@ import Testing
         #expect(!real.stderr.contains("--root is not supported"), "\(real.stderr)")
     }
 }
+
+/// A stock distribution loads vfio-pci only on demand: bind asks modprobe for it (on a tree only printed, and the
+/// tree's missing driver directory then stops the bind before any write).
+@Suite struct VFIOPCILoadTests {
+    static func treeWithoutVFIOPCI() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vfioctl-novfio-\(UUID().uuidString)").path
+        let copy = Process()
+        copy.executableURL = URL(fileURLWithPath: "/bin/cp")
+        copy.arguments = ["-a", "examples/hosts/ryzen-chipset-gpu", dir]
+        try copy.run()
+        copy.waitUntilExit()
+        try FileManager.default.removeItem(atPath: dir + "/sys/bus/pci/drivers/vfio-pci")
+        return dir
+    }
+
+    @Test func dryRunSaysTheModuleIsLoadedFirst() throws {
+        let tree = try Self.treeWithoutVFIOPCI()
+        defer { try? FileManager.default.removeItem(atPath: tree) }
+        let r = try CLI.vfioctl(["bind", "0000:06:00.0", "0000:06:00.1", "--force", "--dry-run", "--root", tree])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("# first: modprobe vfio-pci (it is not loaded)\n"), "\(r.stdout)")
+    }
+
+    @Test func bindAsksModprobeAndStopsBeforeAnyWriteWhenTheDriverIsStillMissing() throws {
+        let tree = try Self.treeWithoutVFIOPCI()
+        defer { try? FileManager.default.removeItem(atPath: tree) }
+        let override = tree + "/sys/bus/pci/devices/0000:06:00.0/driver_override"
+        let before = try? String(contentsOfFile: override, encoding: .utf8)
+        let r = try CLI.vfioctl(["bind", "0000:06:00.0", "0000:06:00.1", "--force", "--root", tree])
+        #expect(r.status == 3, "\(r.stderr)")
+        #expect(r.stdout.contains("  would run: modprobe vfio-pci\n"), "\(r.stdout)")
+        #expect(r.stderr.contains("vfioctl: vfio-pci is not loaded (/sys/bus/pci/drivers/vfio-pci missing)\n"), "\(r.stderr)")
+        #expect((try? String(contentsOfFile: override, encoding: .utf8)) == before)
+    }
+}
