@@ -158,7 +158,7 @@ extension Bind {
         if result.simulated { print("  would run: modprobe vfio-pci") }
         guard session.files.kind(of: "/sys/bus/pci/drivers/vfio-pci") == .directory else {
             let why = result.simulated ? "" : result.timedOut ? ": modprobe vfio-pci did not finish in 60 s"
-                : result.succeeded ? "" : ": modprobe vfio-pci failed" + (result.output.isEmpty ? "" : " (\(result.output.trimmingCharacters(in: .whitespacesAndNewlines)))")
+                : result.succeeded ? "" : ": modprobe vfio-pci failed" + (result.output.isEmpty ? "" : " (\(result.output.split(whereSeparator: \.isNewline).joined(separator: "; ")))")
             throw CLIError("vfio-pci is not loaded (/sys/bus/pci/drivers/vfio-pci missing)\(why)")
         }
         if !result.simulated { print("  loaded vfio-pci (modprobe vfio-pci)") }
