@@ -73,8 +73,20 @@ guest() {
     echo "ok - release restored every value"
     [ ! -e /run/vfioctl/shield.journal ] && [ ! -e /run/vfioctl/bind.journal ] || lab_fail "journals left behind"
 
-    # A spec whose device is the root port above the NVMe: bind refuses it (a bridge), so the VM must not start.
-    sed "s/$nvme/0000:00:1c.2/" /etc/vfioctl/vms/lab.toml >/etc/vfioctl/vms/bad.toml
+    # The NVMe's spec pointed at another address (as after a BIOS update renumbers buses): the drift check at
+    # prepare refuses before anything changes, and says where the recorded device is.
+    sed "s/$nvme/0000:00:1c.2/" /etc/vfioctl/vms/lab.toml >/etc/vfioctl/vms/moved.toml
+    echo "<domain/>" | $hook moved prepare begin - 2>"$OUT/moved.err"
+    assert_eq "$?" 1 "prepare stops a VM whose spec no longer matches the host"
+    assert_grep "0000:00:1c.2 now holds .*not 1b36:0010.*it is now at $nvme" "$OUT/moved.err" "and says where the device went"
+    shield_values "$first" >"$OUT/after-moved"
+    same_values "$OUT/before" "$OUT/after-moved" || lab_fail "a refused prepare changed something"
+
+    # A spec whose device is the root port above the NVMe, by its own ids: bind refuses it (a bridge), so the VM
+    # must not start.
+    rp_id=$(sed 's/^0x//' /sys/bus/pci/devices/0000:00:1c.2/vendor):$(sed 's/^0x//' /sys/bus/pci/devices/0000:00:1c.2/device)
+    sed -e "s/$nvme/0000:00:1c.2/" -e "s/^id = .*/id = \"$rp_id\"/" -e '/^subsystem = /d' -e '/^slot-path = /d' \
+        /etc/vfioctl/vms/lab.toml >/etc/vfioctl/vms/bad.toml
     echo "<domain/>" | $hook bad prepare begin - 2>"$OUT/bad.err"
     assert_eq "$?" 1 "prepare stops a VM whose device cannot be handed over"
     assert_grep "bind 0000:00:1c.2 failed" "$OUT/bad.err" "and says why"
