@@ -49,6 +49,7 @@ import Testing
         try copy.run()
         copy.waitUntilExit()
         try FileManager.default.removeItem(atPath: dir + "/sys/bus/pci/drivers/vfio-pci")
+        try FileManager.default.removeItem(atPath: dir + "/sys/module/vfio_pci")
         return dir
     }
 
