@@ -107,8 +107,10 @@ enum VfioctlBinary {
         #expect(waitFor(60) { k.driver(L.gpu) == "bochs-drm" && k.driver(L.hda) == "snd_hda_intel" && !k.files.exists("/run/vfioctl/bind.journal") })
         let w = DisplayWatchdog(files: k.files)
         #expect(waitFor(30) { ((try? w.journal.records()) ?? []).map(\.kind) == [.armed, .fired, .restored] })
-        let log = (try? String(contentsOfFile: k.root + "/run/vfioctl/watchdog.log", encoding: .utf8)) ?? ""
-        #expect(log.contains("no confirmation in time: restoring 0000:01:00.0 0000:01:00.1") && log.contains("the display is back"))
+        // The watchdog logs its last line after the journal's record: wait for it rather than race it.
+        let logPath = k.root + "/run/vfioctl/watchdog.log"
+        func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+        #expect(waitFor(30) { log().contains("no confirmation in time: restoring 0000:01:00.0 0000:01:00.1") && log().contains("the display is back") }, "\(log())")
         let late = try VfioctlBinary.run(["bind", "--confirm", "--root", k.root])
         #expect(late.status == 1 && late.stderr.contains("too late: the watchdog has restored the display"))
     }
