@@ -16,8 +16,11 @@ guest() {
     [ -n "$card" ] || lab_fail "bochs-drm has no card node"
     [ -c "/dev/dri/$card" ] || lab_fail "/dev/dri/$card is no character device"
     # The holder: a shell that opens the card node read-only and sleeps with it.
-    sh -c "exec 3</dev/dri/$card; exec sleep 600" &
+    # Its standard streams go nowhere: the harness waits for every writer of the test's output to close, and a
+    # holder left running (a failed assertion exits before the kill below) would hold it for its whole sleep.
+    sh -c "exec 3</dev/dri/$card; exec sleep 600" </dev/null >/dev/null 2>&1 &
     holder=$!
+    trap 'kill "$holder" 2>/dev/null' EXIT
     sleep 1
     # busybox may run the applet without a new image: take the name the kernel shows.
     comm=$(cat "/proc/$holder/comm")
