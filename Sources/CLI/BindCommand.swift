@@ -73,11 +73,15 @@ struct Bind: ParsableCommand {
             throw CLIError(error.description)
         }
         let scanner = HolderScanner(files: session.files)
-        let unbinding = plan.unbinding(host: host)
+        let checks = plan.holderChecks(host: host, facts: facts)
         var advice: [CompositorAdvice] = []
-        if !unbinding.isEmpty {
-            let found = scanner.heldFunctions(unbinding)
-            plan.judgeHolders(found.held, options: options)
+        if !checks.isEmpty {
+            let found = scanner.heldFunctions(checks.map { ($0.address, $0.driver) })
+            plan.judgeHolders(zip(found.held, checks).map { held, check in
+                var h = held
+                h.unloadedModule = check.module
+                return h
+            }, options: options)
             advice = found.advice
         }
         if json {
@@ -93,11 +97,17 @@ struct Bind: ParsableCommand {
         if dryRun {
             print(BindText.dryRun(plan.steps, journal: Journal<BindRecord>.directory + "/bind.journal"))
         }
-        if !plan.refusals.isEmpty {
+        // With --take-display the display refusals are what was asked for: said as what happens, not as a warning.
+        let handedOver = plan.takeDisplay && plan.allowed ? plan.refusals.filter(\.liftedByTakeDisplay) : []
+        for case .display(let a, let reason) in handedOver {
+            writeStandardError("display handoff: \(a) is \(reason): its screen stays dark until 'vfioctl restore' gives it back\n")
+        }
+        let warned = plan.refusals.filter { r in !handedOver.contains(r) }
+        if !warned.isEmpty {
             let title = plan.allowed ? "warning: binding despite" : "refusing to bind"
-            var err = "\(title):\n" + plan.refusals.map { "  - \($0)" }.joined(separator: "\n")
+            var err = "\(title):\n" + warned.map { "  - \($0)" }.joined(separator: "\n")
             if !plan.allowed {
-                err += plan.refusals.allSatisfy(\.liftedByTakeDisplay) ? "\n(--take-display hands the display over; --force overrides)" : "\n(--force overrides, at your own risk)"
+                err += warned.allSatisfy(\.liftedByTakeDisplay) ? "\n(--take-display hands the display over; --force overrides)" : "\n(--force overrides, at your own risk)"
             }
             writeStandardError((err + "\n"))
         }

@@ -5,8 +5,8 @@ import VFIOFixtures
 @testable import VFIOHost
 
 /// The lab-like host with the GPU's DRM card and the HDA's sound card in sysfs, and processes holding them.
-func heldLabTree(_ holders: [(pid: Int, comm: String, fds: [Int: String])]) throws -> FakeKernel {
-    let k = try FakeKernel(L.tree())
+func heldLabTree(_ holders: [(pid: Int, comm: String, fds: [Int: String])], tree: HostTree = L.tree()) throws -> FakeKernel {
+    let k = try FakeKernel(tree)
     let gpu = k.files.realPath(PCIDriverPaths.device(L.gpu))
     let hda = k.files.realPath(PCIDriverPaths.device(L.hda))
     for (dir, name, dev) in [(gpu, "drm/card0", "226:0"), (gpu, "drm/renderD128", "226:128"), (hda, "sound/card1/controlC1", "116:2"),
@@ -28,9 +28,10 @@ func heldLabTree(_ holders: [(pid: Int, comm: String, fds: [Int: String])]) thro
                                  (4400, "bash", [0: "/dev/pts/0"])])
         let (host, _) = try load(k, groupsOf: [L.gpu])
         var p = try plan(k, [L.gpu])
-        let unbinding = p.unbinding(host: host)
+        let unbinding = p.holderChecks(host: host, facts: BindFacts.load(k.files, host: host))
         #expect(unbinding.map(\.address) == [L.gpu, L.hda] && unbinding.map(\.driver) == ["bochs-drm", "snd_hda_intel"])
-        let found = HolderScanner(files: k.files).heldFunctions(unbinding)
+        #expect(unbinding.allSatisfy { $0.module == nil })
+        let found = HolderScanner(files: k.files).heldFunctions(unbinding.map { ($0.address, $0.driver) })
         p.judgeHolders(found.held, options: BindOptions())
         #expect(!p.allowed)
         #expect(p.refusals.map(\.description).filter { $0.contains("held by") } == [
@@ -47,7 +48,8 @@ func heldLabTree(_ holders: [(pid: Int, comm: String, fds: [Int: String])]) thro
         let k = try heldLabTree([(4400, "bash", [0: "/dev/pts/0", 3: "/dev/dri/card9"])])
         let (host, _) = try load(k, groupsOf: [L.nvme])
         var p = try plan(k, [L.nvme])
-        p.judgeHolders(HolderScanner(files: k.files).heldFunctions(p.unbinding(host: host)).held, options: BindOptions())
+        let checks = p.holderChecks(host: host, facts: BindFacts.load(k.files, host: host))
+        p.judgeHolders(HolderScanner(files: k.files).heldFunctions(checks.map { ($0.address, $0.driver) }).held, options: BindOptions())
         #expect(p.allowed && p.refusals.isEmpty)
     }
 
@@ -76,5 +78,44 @@ func heldLabTree(_ holders: [(pid: Int, comm: String, fds: [Int: String])]) thro
         #expect(error.description.contains("0000:01:00.1/driver/unbind") && rollbackError == nil)
         #expect(done.notes == ["0000:01:00.1 was held at that moment by pipewire (PID 4300): /dev/snd/controlC1"])
         #expect(k.driver(L.gpu) == "bochs-drm" && k.driver(L.hda) == "snd_hda_intel")
+    }
+
+    /// The handoff unloads the VGA's module: a process holding its card node makes `modprobe -r` fail after the
+    /// console is gone (and on hosts without a system console driver the framebuffer console cannot be bound
+    /// again), so the plan refuses it by name, and the run checks again right before the console is touched.
+    @Test func aHandoffRefusesAHolderOfTheModulesDevicesBeforeTouchingTheConsole() throws {
+        var tree = L.tree()
+        tree.extraFiles = ["sys/class/vtconsole/vtcon0/name": "(M) frame buffer device\n", "sys/class/vtconsole/vtcon0/bind": "1\n"]
+        let k = try heldLabTree([(4242, "holdcard", [3: "/dev/dri/card0"])], tree: tree)
+        let (host, facts) = try load(k)
+        var p = try BindPlanner.plan([L.gpu], host: host, facts: facts, options: BindOptions(takeDisplay: true))
+        let checks = p.holderChecks(host: host, facts: facts)
+        let module = try #require(checks.first { $0.address == L.gpu }?.module)
+        let found = HolderScanner(files: k.files).heldFunctions(checks.map { ($0.address, $0.driver) })
+        p.judgeHolders(zip(found.held, checks).map { held, check in
+            var h = held
+            h.unloadedModule = check.module
+            return h
+        }, options: BindOptions(takeDisplay: true))
+        #expect(!p.allowed)
+        #expect(p.refusals.map(\.description).contains(
+            "0000:01:00.0 is held by holdcard (PID 4242): /dev/dri/card0: the display handoff unloads \(module), which fails while they keep it open; close them first ('vfioctl holders 0000:01:00.0' shows them, and how to keep a compositor on another GPU)"))
+
+        // Forced through, the run stops at the check, before the console: nothing to roll back, the console stays.
+        let forced = try BindPlanner.plan([L.gpu], host: host, facts: facts, options: BindOptions(force: true, takeDisplay: true))
+        let gate = try #require(forced.steps.firstIndex { $0.waitFor.contains(.unheld([L.gpu])) })
+        let console = try #require(forced.steps.firstIndex { $0.action == .write(path: "/sys/class/vtconsole/vtcon0/bind", value: "0") })
+        #expect(gate < console)
+        let before = k.state([L.gpu, L.hda])
+        let runner = RecordingCommandRunner { [k] argv in k.modprobe(argv) }
+        var e = executor(k, runner: runner)
+        let scanner = HolderScanner(files: k.files)
+        e.explainFailure = { _ in scanner.failureNotes([(address: L.gpu, driver: "bochs-drm")]) }
+        guard case .failed(let error, let done, _, let rollbackError) = e.bind(forced) else { Issue.record("bind did not fail"); return }
+        #expect(error.description.hasSuffix("no process holds a device node of 0000:01:00.0 did not happen within 0.3 s"))
+        #expect(rollbackError == nil && runner.commands.isEmpty)
+        #expect(done.notes == ["0000:01:00.0 was held at that moment by holdcard (PID 4242): /dev/dri/card0"])
+        #expect(try k.files.readText("/sys/class/vtconsole/vtcon0/bind") == "1")
+        #expect(k.state([L.gpu, L.hda]) == before)
     }
 }

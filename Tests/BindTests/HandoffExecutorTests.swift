@@ -122,7 +122,8 @@ func executor(_ k: FakeKernel, runner: any CommandRunner = RecordingCommandRunne
         #expect(facts.boundFramebufferConsoles == ["vtcon1"])
         #expect(facts.firmwareFramebuffers == [.init(driver: "efi-framebuffer", device: "efi-framebuffer.0")])
         let p = try BindPlanner.plan([L.gpu], host: host, facts: facts, options: BindOptions(takeDisplay: true))
-        #expect(p.steps.prefix(2).compactMap(\.action) == [
+        #expect(p.steps.first?.waitFor == [.unheld([L.gpu])])
+        #expect(p.steps.prefix(3).compactMap(\.action) == [
             .write(path: "/sys/class/vtconsole/vtcon1/bind", value: "0"),
             .write(path: "/sys/bus/platform/drivers/efi-framebuffer/unbind", value: "efi-framebuffer.0"),
         ])

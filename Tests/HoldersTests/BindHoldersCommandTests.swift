@@ -28,4 +28,15 @@ import Testing
         let refusals = try #require(try RunCLI.json(r.stdout)["refusals"] as? [[String: Any]])
         #expect(refusals.contains { ($0["reason"] as? String)?.hasPrefix("0000:0a:00.0 is held by kwin_wayland (PID 1200)") == true && $0["hostCritical"] as? Bool == false })
     }
+
+    /// `--take-display` asked for the boot display: the display is said as what happens, not as a warning that
+    /// tells the user to add the flag they gave.
+    @Test func aHandoffStatesTheDisplayInsteadOfWarningAboutIt() throws {
+        let r = try RunCLI.vfioctl(["bind", "06:00.0", "--dry-run", "--take-display", "--root", "examples/hosts/ryzen-chipset-gpu"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("display handoff: 0000:06:00.0 is the host's boot display: its screen stays dark until 'vfioctl restore' gives it back\n"), "\(r.stderr)")
+        #expect(!r.stderr.contains("binding despite") && !r.stderr.contains("use --take-display"), "\(r.stderr)")
+        let plain = try RunCLI.vfioctl(["bind", "06:00.0", "--dry-run", "--root", "examples/hosts/ryzen-chipset-gpu"])
+        #expect(plain.status == 2 && plain.stderr.contains("use --take-display for the single-GPU handoff"))
+    }
 }

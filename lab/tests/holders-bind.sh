@@ -1,7 +1,8 @@
-# A process holding the VGA's DRM node (bochs-drm's /dev/dri/card0) is named by bind: the dry run and the plain
-# bind refuse with its PID, command and node; with --take-display, `modprobe -r bochs` fails because the node is
-# open, and the failure names the holder at that moment, then everything is rolled back.
-LAB_DEFAULT="no"  # not yet passing on this machine: run it by name
+# A process holding the VGA's DRM node (bochs-drm's /dev/dri/card0) is named by bind: the dry run, the plain
+# bind and the --take-display handoff (whose `modprobe -r bochs` would fail while the node is open) refuse with its
+# PID, command and node. Forced, the handoff checks again right before it touches the console, fails there naming
+# the holder at that moment, and rolls back with the framebuffer console still bound (this guest has no system
+# console driver: a framebuffer console unbound while bochs stays loaded could not be bound again).
 LAB_SHAPES="A"
 LAB_TIMEOUT=180
 
@@ -45,16 +46,29 @@ guest() {
     assert_eq "$(driver_of 0000:01:00.0)" bochs-drm "nothing changed"
 
     mark "take-display bind"
-    start=$(date +%s)
     run_vfioctl take bind --take-display 0000:01:00.0
-    end=$(date +%s)
     cat "$OUT/take" "$OUT/take.stderr"
-    note "bind --take-display with a holder: exit $(cat "$OUT/take.status") after $((end - start)) s"
-    assert_eq "$(cat "$OUT/take.status")" 3 "the handoff fails (bochs is in use)"
-    assert_grep "0000:01:00.0 was held at that moment by $comm \(PID $holder\): /dev/dri/$card" "$OUT/take.stderr" "the failure names the holder at that moment"
-    assert_grep "rolled back" "$OUT/take.stderr" "and rolled back"
+    assert_eq "$(cat "$OUT/take.status")" 2 "the handoff refuses (bochs cannot be unloaded while the node is open)"
+    assert_grep "0000:01:00.0 is held by $comm \(PID $holder\): /dev/dri/$card: the display handoff unloads bochs, which fails while they keep it open" "$OUT/take.stderr" "it names the holder and the module"
+    assert_no_grep "binding despite" "$OUT/take.stderr" "the boot display is no warning when --take-display hands it over"
+
+    mark "forced take-display bind"
+    vtcon=$(grep -l "frame buffer" /sys/class/vtconsole/vtcon*/name | head -1)
+    vtcon=${vtcon%/name}
+    assert_eq "$(cat "$vtcon/bind")" 1 "the framebuffer console is bound before"
+    start=$(date +%s)
+    run_vfioctl forced bind --take-display --force 0000:01:00.0
+    end=$(date +%s)
+    cat "$OUT/forced" "$OUT/forced.stderr"
+    note "forced bind --take-display with a holder: exit $(cat "$OUT/forced.status") after $((end - start)) s"
+    assert_eq "$(cat "$OUT/forced.status")" 3 "the forced handoff fails"
+    assert_grep "no process holds a device node of 0000:01:00.0 did not happen" "$OUT/forced.stderr" "at the check before the console"
+    assert_grep "0000:01:00.0 was held at that moment by $comm \(PID $holder\): /dev/dri/$card" "$OUT/forced.stderr" "the failure names the holder at that moment"
+    assert_grep "rolled back" "$OUT/forced.stderr" "and rolled back"
+    assert_eq "$(cat "$vtcon/bind")" 1 "the framebuffer console is still bound"
     assert_eq "$(driver_of 0000:01:00.0)" bochs-drm "VGA still on bochs-drm"
     assert_eq "$(driver_of 0000:01:00.1)" snd_hda_intel "HDA still on snd_hda_intel"
+    [ -e /run/vfioctl/bind.journal ] && lab_fail "a journal was left: $(cat /run/vfioctl/bind.journal)"
 
     mark "killing the holder"
     kill "$holder"

@@ -9,8 +9,11 @@ public struct HeldFunction: Sendable, Equatable {
     public var holders: [String]
     /// True when every holder is a display server: `--take-display` stops the display manager before the unbind.
     public var onlyDisplayServers: Bool
+    /// The module the display handoff unloads instead of unbinding this function.
+    public var unloadedModule: String?
 
-    public init(address: PCIAddress, driver: String, holders: [String], onlyDisplayServers: Bool) {
+    public init(address: PCIAddress, driver: String, holders: [String], onlyDisplayServers: Bool, unloadedModule: String? = nil) {
+        self.unloadedModule = unloadedModule
         self.address = address
         self.driver = driver
         self.holders = holders
@@ -39,21 +42,33 @@ public struct HeldFunction: Sendable, Equatable {
     }
 
     public var sentence: String {
-        "\(address) is held by " + holders.joined(separator: "; ") + ": " + Self.consequence(driver: driver)
+        "\(address) is held by " + holders.joined(separator: "; ") + ": "
+            + (unloadedModule.map { "the display handoff unloads \($0), which fails while they keep it open" } ?? Self.consequence(driver: driver))
             + "; close them first ('vfioctl holders \(address)' shows them, and how to keep a compositor on another GPU)"
     }
 }
 
 extension BindPlan {
-    /// The functions this plan unbinds from a driver that stays loaded (a `device` unbind step), with that driver:
-    /// the ones whose holders matter. Functions whose module the display handoff unloads are not here
-    /// (`modprobe -r` refuses a module in use and the handoff rolls back; it does not hang).
-    public func unbinding(host: HostModel) -> [(address: PCIAddress, driver: String)] {
-        steps.compactMap { step in
-            guard let r = step.record, r.kind == .device, r.step == "unbind", let text = r.address, let a = PCIAddress(text),
-                  let driver = r.originalDriver ?? host.device(a)?.driver else { return nil }
-            return (a, driver)
+    /// The functions whose holders matter, with their driver: those this plan unbinds from a driver that stays
+    /// loaded (a `device` unbind step: the unbind hangs or pulls the device from under the holders), and those whose
+    /// module the display handoff unloads, with that module (`modprobe -r` fails while a node is open, after the
+    /// console was handed over).
+    public func holderChecks(host: HostModel, facts: BindFacts) -> [(address: PCIAddress, driver: String, module: String?)] {
+        var out: [(address: PCIAddress, driver: String, module: String?)] = []
+        for step in steps {
+            guard let r = step.record else { continue }
+            if r.kind == .device, r.step == "unbind", let text = r.address, let a = PCIAddress(text),
+               let driver = r.originalDriver ?? host.device(a)?.driver {
+                out.append((a, driver, nil))
+            } else if r.kind == .display, r.step == "module-unload", let module = r.original {
+                for (driver, m) in facts.driverModules.sorted(by: { $0.key < $1.key }) where m == module {
+                    for a in facts.driverDevices[driver] ?? [] where !out.contains(where: { $0.address == a }) {
+                        out.append((a, driver, module))
+                    }
+                }
+            }
         }
+        return out
     }
 
     /// Adds a refusal for each function a process holds (its own nodes; the shared NVIDIA nodes do not pin one GPU).

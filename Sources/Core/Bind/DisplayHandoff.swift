@@ -11,12 +11,28 @@ public enum DisplayHandoff {
             BindRecord(kind: .display, step: step, address: owner, path: path, value: value, original: original)
         }
         var steps: [HandoffStep] = []
+        // Unload only when every device the driver holds (its sysfs folder, the whole host's truth) is being
+        // handed over: another GPU on the same driver keeps it loaded, and our device is then simply unbound like
+        // any other. A listing that could not be read, or that lacks the display itself, keeps the module.
+        var unload: (module: String, holds: [PCIAddress])?
+        if let drv = display.driver, let module = facts.driverModules[drv], HostCommandNames.isModule(module),
+           let holds = facts.driverDevices[drv], holds.contains(display.address), holds.allSatisfy(devices.contains) {
+            unload = (module, holds)
+        }
         // A tree's link could name anything; only a unit name reaches systemctl.
         if let unit = facts.displayManagerUnit, HostCommandNames.isUnit(unit) {
             steps.append(HandoffStep(record: record("stop-unit", path: nil, value: nil, original: unit),
                                      action: .run(["systemctl", "stop", unit]),
                                      onlyIf: .succeeds(["systemctl", "is-active", "--quiet", unit]),
                                      summary: "stop the display manager \(unit)"))
+        }
+        if let unload {
+            // `modprobe -r` fails while any process keeps a node of the driver's devices open, and by then the
+            // console is already gone (a framebuffer console unbound while its driver stays loaded may not bind
+            // again: the kernel rebinds fbcon only from a system console driver, and some hosts have none). So
+            // once the display manager is down, nothing may hold them before the console is touched.
+            steps.append(HandoffStep(waitFor: [.unheld(unload.holds)],
+                                     summary: "nothing holds \(unload.holds.map(\.description).joined(separator: ", ")) open (else 'modprobe -r \(unload.module)' fails)"))
         }
         for vtcon in facts.boundFramebufferConsoles {
             let p = "/sys/class/vtconsole/\(vtcon)/bind"
@@ -32,26 +48,21 @@ public enum DisplayHandoff {
                                      summary: "release the firmware framebuffer \(fb.device) (\(fb.driver))"))
         }
         var unloaded: Set<String> = []
-        if let drv = display.driver, let module = facts.driverModules[drv], HostCommandNames.isModule(module) {
-            // Unload only when every device the driver holds (its sysfs folder, the whole host's truth) is being
-            // handed over: another GPU on the same driver keeps it loaded, and our device is then simply unbound like
-            // any other. A listing that could not be read, or that lacks the display itself, keeps the module.
-            if let holds = facts.driverDevices[drv], holds.contains(display.address), holds.allSatisfy(devices.contains) {
-                // The modules holding it go first (NVIDIA: nvidia_drm, nvidia_modeset, nvidia_uvm, then nvidia):
-                // `modprobe -r nvidia` alone fails while they use it. Each only if still loaded, since
-                // `modprobe -r` also takes out dependencies nothing uses any more.
-                let stack = moduleStack(module, holders: facts.moduleHolders)
-                for m in stack {
-                    steps.append(HandoffStep(record: record("module-unload", path: nil, value: nil, original: m),
-                                             action: .run(["modprobe", "-r", m]), onlyIf: .exists("/sys/module/\(m)"),
-                                             waitFor: [.absent("/sys/module/\(m)")],
-                                             summary: m == module ? "unload \(module), the DRM driver holding \(display.address)"
-                                                 : "unload \(m), which holds \(module)"))
-                }
-                steps.append(HandoffStep(waitFor: [.absent("/sys/module/\(module)")] + holds.map { .driver($0, nil) },
-                                         summary: "\(module) unloaded: \(holds.map(\.description).joined(separator: ", ")) free"))
-                unloaded.formUnion(stack)
+        if let (module, holds) = unload {
+            // The modules holding it go first (NVIDIA: nvidia_drm, nvidia_modeset, nvidia_uvm, then nvidia):
+            // `modprobe -r nvidia` alone fails while they use it. Each only if still loaded, since
+            // `modprobe -r` also takes out dependencies nothing uses any more.
+            let stack = moduleStack(module, holders: facts.moduleHolders)
+            for m in stack {
+                steps.append(HandoffStep(record: record("module-unload", path: nil, value: nil, original: m),
+                                         action: .run(["modprobe", "-r", m]), onlyIf: .exists("/sys/module/\(m)"),
+                                         waitFor: [.absent("/sys/module/\(m)")],
+                                         summary: m == module ? "unload \(module), the DRM driver holding \(display.address)"
+                                             : "unload \(m), which holds \(module)"))
             }
+            steps.append(HandoffStep(waitFor: [.absent("/sys/module/\(module)")] + holds.map { .driver($0, nil) },
+                                     summary: "\(module) unloaded: \(holds.map(\.description).joined(separator: ", ")) free"))
+            unloaded.formUnion(stack)
         }
         return (steps, unloaded)
     }

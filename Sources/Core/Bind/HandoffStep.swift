@@ -58,6 +58,9 @@ public enum HandoffCondition: Sendable, Equatable, CustomStringConvertible {
     case reads(String, String)
     /// A command exits 0 (`systemctl is-active --quiet gdm.service`).
     case succeeds([String])
+    /// No process has a device node of these functions open (their DRM card and render nodes, framebuffer, sound
+    /// and I2C nodes): `modprobe -r` of their driver fails while one is open.
+    case unheld([PCIAddress])
 
     public var description: String {
         switch self {
@@ -66,6 +69,7 @@ public enum HandoffCondition: Sendable, Equatable, CustomStringConvertible {
         case .absent(let p): "\(p) is gone"
         case .reads(let p, let v): "\(p) reads \(v)"
         case .succeeds(let argv): "'\(argv.joined(separator: " "))' succeeds"
+        case .unheld(let addresses): "no process holds a device node of \(addresses.map(\.description).joined(separator: ", "))"
         }
     }
 }

@@ -146,6 +146,9 @@ public struct HandoffExecutor: Sendable {
         case .absent(let p): return files.kind(of: p) == nil && Syscalls.kind(files.realPath(p, followFinalLink: false), followLinks: false) == nil
         case .reads(let p, let v): return ((try? files.readOptionalText(p)) ?? nil) == v
         case .succeeds(let argv): return runner.run(argv, timeout: commandTimeout).succeeded
+        case .unheld(let addresses):
+            let reports = HolderScanner(files: files).reports(for: addresses)
+            return zip(addresses, reports).allSatisfy { a, report in HeldFunction.from(report, address: a, driver: "").holders.isEmpty }
         }
     }
 
