@@ -124,7 +124,7 @@ struct Define: ParsableCommand {
         if result.simulated { print("  not run: --root is not / (recorded)") }
         else if !result.succeeded { print("  failed (the domain may be gone already): \(result.output.trimmingASCIIWhitespace())") }
         do {
-            let (_, paths) = try writer.revert()
+            let (_, paths, _) = try writer.revert()
             print("restored from \(journal):")
             for p in paths { print("  \(p)") }
         } catch { throw CLIError(error.description) }

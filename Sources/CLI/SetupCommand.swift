@@ -27,7 +27,7 @@ struct Setup: ParsableCommand {
     @OptionGroup var root: RootOptions
     @Argument(help: ArgumentHelp("The VM spec (TOML); not needed with --revert.", valueName: "SPEC")) var spec: String?
     @Flag(exclusivity: .exclusive) var mode: Mode = .dryRun
-    @Flag(name: .customLong("no-regenerate"), help: "With --apply: only print the commands that regenerate the boot files (initramfs, bootloader) instead of running them.")
+    @Flag(name: .customLong("no-regenerate"), help: "With --apply or --revert: only print the commands that regenerate the boot files (initramfs, bootloader) instead of running them.")
     var noRegenerate = false
 
     func run() throws {
@@ -36,12 +36,25 @@ struct Setup: ParsableCommand {
             throw CLIError("--root \(root.root): a snapshot is unpacked to a temporary directory; --apply/--revert need a real tree")
         }
         if mode == .revert {
+            let writer = BootConfigWriter(files: session.files)
+            let journal: String, commands: [String]
             do {
-                let (journal, paths) = try BootConfigWriter(files: session.files).revert()
+                let (j, paths, regenerate) = try writer.revert()
+                (journal, commands) = (j, regenerate)
                 print("restored from \(journal):")
                 for p in paths { print("  \(p)") }
-                print("then regenerate the boot files again (the commands setup printed), and reboot.")
             } catch { throw CLIError(error.description) }
+            if commands.isEmpty {
+                // A journal from before the commands were recorded.
+                print("then regenerate the boot files again (the commands setup printed), and reboot.")
+            } else if noRegenerate {
+                print("now run:")
+                for c in commands { print("  \(c)") }
+                print("then reboot.")
+            } else {
+                try Regenerate.run(commands, files: session.files, writer: writer, journal: journal, undo: "vfioctl setup --apply SPEC")
+                print("now reboot: the boot uses the original configuration again.")
+            }
             return
         }
         guard let spec else { throw CLIError("setup: give the VM spec (vfioctl setup SPEC --dry-run)") }
@@ -59,7 +72,7 @@ struct Setup: ParsableCommand {
             return
         }
         do {
-            let journal = try BootConfigWriter(files: session.files).apply(plan.edits, vm: vm.name)
+            let journal = try BootConfigWriter(files: session.files).apply(plan.edits, vm: vm.name, regenerate: plan.commands)
             print("wrote \(plan.edits.count) file\(plan.edits.count == 1 ? "" : "s") (journal and backups: \(journal)):")
             for e in plan.edits { print("  \(e.path)") }
             if noRegenerate {
@@ -68,8 +81,9 @@ struct Setup: ParsableCommand {
                 print("then reboot. Undo with: vfioctl setup --revert")
                 return
             }
-            try Regenerate.run(plan.commands, files: session.files, writer: BootConfigWriter(files: session.files), journal: journal)
-            print("now reboot. Undo with: vfioctl setup --revert (then regenerate again)")
+            try Regenerate.run(plan.commands, files: session.files, writer: BootConfigWriter(files: session.files), journal: journal,
+                               undo: "vfioctl setup --revert")
+            print("now reboot. Undo with: vfioctl setup --revert (it regenerates the boot files again)")
         } catch let error as CLIError { throw error } catch { throw CLIError("\(error)") }
     }
 }
@@ -81,11 +95,11 @@ enum Regenerate {
     /// update-initramfs -k all or mkinitcpio -P on a host with several kernels takes minutes; an hour is a hang.
     static let timeout = 3600.0
 
-    static func run(_ commands: [String], files: RootedFileSystem, writer: BootConfigWriter, journal: String) throws {
+    static func run(_ commands: [String], files: RootedFileSystem, writer: BootConfigWriter, journal: String, undo: String) throws {
         // The commands are vfioctl's own fixed strings; some use the shell ($(uname -r), a trailing comment).
         let sequence = CommandSequence(runner: HostCommands.runner(for: files), writer: writer, journal: journal, timeout: timeout)
         do {
-            try sequence.run(commands.map { (["/bin/sh", "-c", $0], $0) }, undo: "vfioctl setup --revert") { print($0) }
+            try sequence.run(commands.map { (["/bin/sh", "-c", $0], $0) }, undo: undo) { print($0) }
         } catch { throw CLIError("the boot files are not regenerated: \(error.description)") }
     }
 }

@@ -54,6 +54,9 @@ public struct BootConfigWriter {
         var createdDirectories: [String]? = nil
         /// Commands run after the files were written, in order.
         var commands: [CommandRecord]? = nil
+        /// The commands that regenerate the boot files from the edited ones (update-initramfs, update-grub...):
+        /// revert runs them again once the originals are back, also when --apply only printed them.
+        var regenerate: [String]? = nil
     }
 
     /// Adds `records` to the manifest of `journal` (the host path `apply` returned).
@@ -86,7 +89,7 @@ public struct BootConfigWriter {
     }
 
     /// Writes the edits; returns the journal's host path.
-    public func apply(_ edits: [FileEdit], vm: String) throws(SetupError) -> String {
+    public func apply(_ edits: [FileEdit], vm: String, regenerate: [String] = []) throws(SetupError) -> String {
         let fm = FileManager.default
         for e in edits {
             let current = try? files.readBytes(e.path)
@@ -101,7 +104,7 @@ public struct BootConfigWriter {
         do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw SetupError.refused(journal, "cannot create the journal: \(error)")
         }
-        var manifest = Manifest(vm: vm, created: stamp, state: "applying", entries: [])
+        var manifest = Manifest(vm: vm, created: stamp, state: "applying", entries: [], regenerate: regenerate)
         var created: [String] = []
         for e in edits {
             var dir = HostPath.parent(e.path)
@@ -138,8 +141,9 @@ public struct BootConfigWriter {
         return journal
     }
 
-    /// Restores the files of the newest applied journal; returns the restored host paths.
-    public func revert() throws(SetupError) -> (journal: String, paths: [String]) {
+    /// Restores the files of the newest applied journal; returns the restored host paths and the commands that
+    /// regenerate the boot files from them (as `apply` was given them; empty for `define`'s journals).
+    public func revert() throws(SetupError) -> (journal: String, paths: [String], regenerate: [String]) {
         let fm = FileManager.default
         let rootDir = files.realPath(journalDirectory)
         guard let (name, manifest) = newestManifest() else {
@@ -171,7 +175,7 @@ public struct BootConfigWriter {
         var m = manifest
         m.state = "reverted"
         try writeManifest(m, dir: dir)
-        return ("\(journalDirectory)/\(name)", restored)
+        return ("\(journalDirectory)/\(name)", restored, manifest.regenerate ?? [])
     }
 
     private func readOriginal(_ path: String) throws(SetupError) -> [UInt8] {

@@ -169,9 +169,16 @@ import VFIOCore
         let journals = try FileManager.default.contentsOfDirectory(atPath: dir + "/var/lib/vfioctl/setup")
         let manifest = try String(contentsOfFile: dir + "/var/lib/vfioctl/setup/\(journals[0])/manifest.json", encoding: .utf8)
         #expect(manifest.contains("\"update-initramfs -u -k all\""))
+        // Revert puts the originals back and regenerates from them with the same commands (recorded here).
         guard let undo = try Self.vfioctl(["setup", "--revert", "--root", dir]) else { return }
-        #expect(undo.status == 0)
+        #expect(undo.status == 0, "\(undo.out)")
+        #expect(undo.out.contains("[1/2] update-grub\n  not run: --root is not /") && undo.out.contains("[2/2] update-initramfs -u -k all\n  not run"), "\(undo.out)")
+        let reverted = try String(contentsOfFile: dir + "/var/lib/vfioctl/setup/\(journals[0])/manifest.json", encoding: .utf8)
+        #expect(reverted.components(separatedBy: "\"update-initramfs -u -k all\"").count - 1 == 3, "regenerate list, apply's run and revert's run")
         guard let p = try Self.vfioctl(["setup", "examples/specs/z490-rtx2060.toml", "--root", dir, "--apply", "--no-regenerate"]) else { return }
         #expect(p.out.contains("now run:\n  update-grub\n  update-initramfs -u -k all\n"))
+        // Applied without regenerating, the revert can still say what to run.
+        guard let q = try Self.vfioctl(["setup", "--revert", "--no-regenerate", "--root", dir]) else { return }
+        #expect(q.status == 0 && q.out.hasSuffix("now run:\n  update-grub\n  update-initramfs -u -k all\nthen reboot.\n"), "\(q.out)")
     }
 }

@@ -59,7 +59,7 @@ import VFIOHost
         for a in BootArguments.wanted(spec, cpuVendor: .intel) { #expect(configured.contains(a), "\(distro): \(a)") }
         #expect(try BootConfig.plan(spec, cpuVendor: .intel, files: fs).edits.isEmpty)
 
-        let (_, restored) = try writer.revert()
+        let (_, restored, _) = try writer.revert()
         #expect(Set(restored) == Set(plan.edits.map(\.path)))
         #expect(Self.snapshot(dir) == before)
         #expect(throws: SetupError.self) { try writer.revert() }   // nothing left to revert
