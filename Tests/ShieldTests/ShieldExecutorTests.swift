@@ -41,6 +41,22 @@ import VFIOCore
         #expect(try executor.restore().wasShielded == false)
     }
 
+    /// A device given back to its driver while the shield stands (restore before unshield) requests its IRQs then,
+    /// and the kernel puts them on the shielded default set: unshield gives such an IRQ the original default. One
+    /// that someone set elsewhere meanwhile is left alone.
+    @Test func anIRQRequestedDuringTheShieldGetsTheOriginalDefaultBack() throws {
+        let (host, _, executor) = try setUp()
+        _ = try executor.apply(try ShieldPlanner.plan(try ShieldLoader(host.files).load(), vmCPUs: CPUSet([1, 2, 3])))
+        #expect(host.read("/proc/irq/default_smp_affinity") == "1")
+        try host.write("/proc/irq/40/smp_affinity_list", "0\n")   // nvme's admin queue, requested on the shielded default
+        try host.write("/proc/irq/41/smp_affinity_list", "2\n")   // set to CPU 2 by someone else
+        let restored = try executor.restore()
+        #expect(restored.problems.isEmpty)
+        #expect(host.read("/proc/irq/default_smp_affinity") == "f")
+        #expect(host.read("/proc/irq/40/smp_affinity_list") == "0-3")
+        #expect(host.read("/proc/irq/41/smp_affinity_list") == "2")
+    }
+
     @Test func applyingTwiceChangesNothingMoreAndRestoresTheFirstOriginals() throws {
         let (host, kernel, executor) = try setUp()
         let before = host.snapshot()
@@ -68,7 +84,7 @@ import VFIOCore
             let plan = try ShieldPlanner.plan(try ShieldLoader(host.files).load(forStatus: false), vmCPUs: CPUSet([1, 2, 3]))
             executor.stopAfterChanges = k
             #expect(try executor.apply(plan).changed == k)
-            #expect(try executor.records().count == ShieldExecutor.originals(plan).count + 1, "every original journaled first")
+            #expect(try executor.records().count == ShieldExecutor.originals(plan).count + 2, "every original journaled first (after the begin and IRQs records)")
             _ = try executor.restore()
             #expect(host.snapshot() == before, "crash after change \(k)")
         }

@@ -74,4 +74,7 @@ public enum ShieldRecord: Codable, Sendable, Equatable {
     case systemd(unit: String, cpusFile: String, original: String)
     /// A change the kernel refused (not undone: nothing changed), for `shield --status`.
     case refused(what: String, value: String, reason: String)
+    /// The IRQ numbers present when an owner joined (comma-separated): one missing from every such record was
+    /// requested while the shield stood, on the shielded default affinity, and has no original of its own.
+    case irqs(present: String)
 }

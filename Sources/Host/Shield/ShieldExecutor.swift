@@ -94,7 +94,9 @@ public struct ShieldExecutor: Sendable {
         }
         let joined = ShieldOwners(records: try records()).owner(owner ?? "") != nil
         let since = (try? files.readText("/proc/uptime")).flatMap(ShieldLeaks.uptimeTicks)
-        return try run(plan, journal: (joined ? [] : [plan.beginRecord(owner: owner, cpus: mine, since: since)]) + Self.originals(plan))
+        let irqs = ((try? files.listOptionalDirectory("/proc/irq")) ?? []).compactMap(Int.init).sorted()
+        return try run(plan, journal: (joined ? [] : [plan.beginRecord(owner: owner, cpus: mine, since: since)])
+                       + [.irqs(present: irqs.map(String.init).joined(separator: ","))] + Self.originals(plan))
     }
 
     /// `unshield --vm NAME`: `owner` leaves. The last owner restores every original (`restore`); otherwise the
@@ -250,9 +252,11 @@ public struct ShieldExecutor: Sendable {
         }
         // A refused change never happened; putting its original back may be refused the same way (managed IRQs).
         let refused = Set(recs.compactMap { if case .refused(let what, _, _) = $0 { what } else { nil } })
+        // Read before the default goes back: what an IRQ requested during the shield was given.
+        let shieldedDefault = (try? files.readText(ShieldLoader.defaultSMPAffinity)).flatMap { CPUSet(mask: $0) }
         for r in recs.reversed() {
             switch r {
-            case .begin, .refused, .release: continue
+            case .begin, .refused, .release, .irqs: continue
             case .attribute(let path, let original):
                 if let current = try? files.readText(path), current == original || (!original.isEmpty && sameCPUs(path, current, original)) {
                     out.restored += 1
@@ -286,10 +290,51 @@ public struct ShieldExecutor: Sendable {
                 attempt("pid \(pid) affinity") { () throws(HostWriteError) in try kernel.setAffinity(pid: pid, cpus) }
             }
         }
+        resetNewIRQs(recs, shieldedDefault: shieldedDefault, &out)
         if out.problems.isEmpty && out.corrupt.isEmpty {
             do { try journal.remove() } catch { out.problems.append(error.description) }
         }
         return out
+    }
+
+    /// An IRQ requested while the shield stood (a device given back to its driver, a VM's MSI-X vectors) was given
+    /// the shielded `default_smp_affinity`, and has no original in the journal. One still on exactly that set gets
+    /// the original default, as if it had been requested without the shield. Managed IRQs (the kernel spreads them
+    /// itself and refuses the write) and IRQs gone meanwhile are left alone.
+    private func resetNewIRQs(_ recs: [ShieldRecord], shieldedDefault: CPUSet?, _ out: inout Restored) {
+        var original: CPUSet?
+        var journaled: Set<Int> = []
+        var present: Set<Int>?
+        for r in recs {
+            let path: String
+            switch r {
+            case .irqs(let list):
+                present = (present ?? []).union(list.split(separator: ",").compactMap { Int($0) })
+                continue
+            case .attribute(let p, let v):
+                path = p
+                // The oldest original is the one from before any shield.
+                if p == ShieldLoader.defaultSMPAffinity, original == nil { original = CPUSet(mask: v) }
+            case .refused(let p, _, _): path = p
+            default: continue
+            }
+            let parts = path.split(separator: "/")
+            if parts.count == 4, parts[0] == "proc", parts[1] == "irq", let n = Int(parts[2]) { journaled.insert(n) }
+        }
+        // A journal without the IRQs present at the start (older vfioctl) cannot tell new IRQs from old ones.
+        guard let original, let shieldedDefault, let present, original != shieldedDefault else { return }
+        for name in (try? files.listOptionalDirectory("/proc/irq")) ?? [] {
+            guard let n = Int(name), !journaled.contains(n), !present.contains(n) else { continue }
+            let path = "/proc/irq/\(n)/smp_affinity_list"
+            guard let current = (try? files.readText(path)).flatMap({ CPUSet(list: $0) }), current == shieldedDefault else { continue }
+            do {
+                try writer.write(path, original.description)
+                out.restored += 1
+            } catch {
+                if error.errno == ENOENT || error.errno == EIO { continue }
+                out.problems.append("\(path) (requested during the shield): \(error.description)")
+            }
+        }
     }
 
     /// Moves every task of a cgroup vfioctl made back to its parent (several rounds: tasks may fork meanwhile).
