@@ -68,3 +68,40 @@ run_vfioctl() {
     echo "(exit $_rc)"
     return 0
 }
+
+# nested_initrd OUTPUT MODULE...: the initramfs of a nested guest (QEMU inside the lab guest, booted with the lab's
+# own kernel): busybox, each MODULE (a path under /usr/lib/modules/VERSION, e.g. kernel/drivers/nvme/host/nvme.ko)
+# with its dependencies from modules.dep (nearest first there, so loaded in reverse, each once), and an /init that
+# mounts proc, sys and dev, loads them, runs the shell lines given on standard input (they print what the nested
+# guest sees, as "NESTED ..." lines on its serial console), says NESTED DONE and powers off.
+nested_initrd() {
+    _out=$1
+    shift
+    _n=$(mktemp -d)
+    mkdir -p $_n/bin $_n/dev $_n/proc $_n/sys
+    cp /usr/bin/busybox $_n/bin/busybox
+    for _a in sh mount cat ls dd head sleep insmod poweroff grep sed readlink basename echo; do ln -s busybox $_n/bin/$_a; done
+    _v=$(uname -r)
+    _seen=" "
+    _mods=""
+    for _top in "$@"; do
+        _order=""
+        for _m in $(sed -n "s|^$_top:||p" /usr/lib/modules/$_v/modules.dep); do _order="$_m $_order"; done
+        for _m in $_order $_top; do
+            case $_seen in *" $_m "*) ;; *) _seen="$_seen$_m "; _mods="$_mods $_m" ;; esac
+        done
+    done
+    for _m in $_mods; do cp /usr/lib/modules/$_v/$_m $_n/bin/ || { rm -rf $_n; return 1; }; done
+    {
+        echo '#!/bin/sh'
+        echo 'mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev'
+        for _m in $_mods; do echo "insmod /bin/${_m##*/}"; done
+        cat
+        echo 'echo NESTED DONE; poweroff -f'
+    } >$_n/init
+    chmod 755 $_n/init
+    (cd $_n && find . | cpio -o -H newc 2>/dev/null) >"$_out"
+    _rc=$?
+    rm -rf $_n
+    return $_rc
+}

@@ -3,53 +3,14 @@
 # (-drive file=nbd+unix:///nvme?socket=PATH,if=ide). Its kernel sees the disk on ata_piix, reads the marker
 # the lab guest wrote through its nvme driver before the bind, and writes a block; after SIGTERM and restore
 # the lab guest's nvme driver reads that block back.
-LAB_DEFAULT="no"  # not yet passing on this machine: run it by name
 LAB_SHAPES="N"
-LAB_TIMEOUT=600
+LAB_TIMEOUT=960
 LAB_PAYLOADS="qemu-nested"
 
 # Progress on the lab console too (console.log), in case the guest is stopped before the test reports.
 progress() { echo "emulate-ide: $*"; echo "emulate-ide: $*" >/dev/kmsg 2>/dev/null; }
 
 driver_of() { basename "$(readlink "/sys/bus/pci/devices/$1/driver")" 2>/dev/null; }
-
-# Loads modules in modules.dep order (dependencies nearest first, so reversed), each once.
-nested_modules() {
-    v=$(uname -r)
-    seen=" "
-    for top in kernel/drivers/ata/ata_piix.ko kernel/drivers/scsi/sd_mod.ko; do
-        deps=$(sed -n "s|^$top:||p" /usr/lib/modules/$v/modules.dep)
-        order=""
-        for m in $deps; do order="$m $order"; done
-        for m in $order $top; do
-            case $seen in *" $m "*) ;; *) seen="$seen$m "; echo "$m" ;; esac
-        done
-    done
-}
-
-make_ide_initrd() {
-    n=/tmp/ide-root
-    rm -rf $n
-    mkdir -p $n/bin $n/dev $n/proc $n/sys
-    cp /usr/bin/busybox $n/bin/busybox
-    for a in sh mount cat ls dd head sleep insmod poweroff readlink basename echo; do ln -s busybox $n/bin/$a; done
-    v=$(uname -r)
-    mods=$(nested_modules)
-    for m in $mods; do cp /usr/lib/modules/$v/$m $n/bin/ || return 1; done
-    {
-        echo '#!/bin/sh'
-        echo 'mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev'
-        for m in $mods; do echo "insmod /bin/${m##*/}"; done
-        echo 'i=0; while [ ! -b /dev/sda ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done'
-        echo 'for d in /sys/bus/pci/devices/*; do [ -e $d/driver ] && echo "NESTED DRIVER ${d##*/} $(basename $(readlink $d/driver))"; done'
-        echo 'echo "NESTED DISK $(readlink -f /sys/block/sda/device)"'
-        echo 'echo "NESTED READ $(dd if=/dev/sda bs=512 count=1 2>/dev/null | head -1)"'
-        echo "echo 'written-by-the-nested-ide-guest' | dd of=/dev/sda bs=512 seek=4096 count=1 conv=sync,fsync 2>/dev/null && echo NESTED WROTE"
-        echo 'echo NESTED DONE; poweroff -f'
-    } >$n/init
-    chmod 755 $n/init
-    (cd $n && find . | cpio -o -H newc 2>/dev/null) >/tmp/ide.initrd
-}
 
 guest() {
     d=0000:03:00.0
@@ -59,7 +20,13 @@ guest() {
     marker="vfioctl-ide-$$-$(cut -d' ' -f1 /proc/uptime)"
     printf '%s\n' "$marker" | dd of=/dev/nvme0n1 bs=512 count=1 conv=sync,fsync 2>/dev/null || lab_fail "could not write the marker"
     progress "building the nested initramfs"
-    make_ide_initrd || lab_fail "could not build the nested initramfs (ata_piix, sd_mod)"
+    nested_initrd /tmp/ide.initrd kernel/drivers/ata/ata_piix.ko kernel/drivers/scsi/sd_mod.ko <<'INIT' || lab_fail "could not build the nested initramfs (ata_piix, sd_mod)"
+i=0; while [ ! -b /dev/sda ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+for d in /sys/bus/pci/devices/*; do [ -e $d/driver ] && echo "NESTED DRIVER ${d##*/} $(basename $(readlink $d/driver))"; done
+echo "NESTED DISK $(readlink -f /sys/block/sda/device)"
+echo "NESTED READ $(dd if=/dev/sda bs=512 count=1 2>/dev/null | head -1)"
+echo 'written-by-the-nested-ide-guest' | dd of=/dev/sda bs=512 seek=4096 count=1 conv=sync,fsync 2>/dev/null && echo NESTED WROTE
+INIT
 
     run_vfioctl bind bind $d
     assert_eq "$(cat "$OUT/bind.status")" 0 "bind exits 0"
@@ -72,7 +39,7 @@ guest() {
     console=/tmp/ide-console.log
     : >$console
     started=$(cut -d' ' -f1 /proc/uptime)
-    timeout 420 qemu-system-x86_64 -accel tcg -machine pc -cpu max -m 192M -nodefaults -display none -no-reboot \
+    timeout 840 qemu-system-x86_64 -accel tcg -machine pc -cpu max -m 192M -nodefaults -display none -no-reboot \
         -kernel /boot/vmlinuz -initrd /tmp/ide.initrd -append 'console=ttyS0 quiet panic=-1' \
         -serial file:$console \
         -drive "file=nbd+unix:///nvme?socket=$sock,format=raw,if=ide,cache=none" >"$OUT/nested-qemu.out" 2>&1

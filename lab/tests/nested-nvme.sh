@@ -41,35 +41,6 @@ kvm-hidden = false
 SPEC
 }
 
-# The nested guest's initramfs: busybox, the nvme driver with its dependencies (modules.dep), and an /init that
-# prints what it sees on its serial console (a file the lab guest reads) and powers off.
-make_nested_initrd() {
-    n=/tmp/nested-root
-    rm -rf $n
-    mkdir -p $n/bin $n/dev $n/proc $n/sys
-    cp /usr/bin/busybox $n/bin/busybox
-    for a in sh mount cat ls dd head sleep insmod poweroff grep sed; do ln -s busybox $n/bin/$a; done
-    v=$(uname -r)
-    mods=$(sed -n 's|^kernel/drivers/nvme/host/nvme.ko:||p' /usr/lib/modules/$v/modules.dep)
-    # modules.dep lists dependencies nearest first: load them in reverse, then nvme itself.
-    order=""
-    for m in $mods; do order="$m $order"; done
-    for m in $order kernel/drivers/nvme/host/nvme.ko; do
-        cp /usr/lib/modules/$v/$m $n/bin/ || return 1
-    done
-    {
-        echo '#!/bin/sh'
-        echo 'mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev'
-        echo 'for d in /sys/bus/pci/devices/*; do echo "NESTED PCI ${d##*/} $(cat $d/vendor):$(cat $d/device)"; done'
-        for m in $order kernel/drivers/nvme/host/nvme.ko; do echo "insmod /bin/${m##*/}"; done
-        echo 'i=0; while [ ! -b /dev/nvme0n1 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done'
-        echo 'echo "NESTED READ $(dd if=/dev/nvme0n1 bs=512 count=1 2>/dev/null | head -1)"'
-        echo 'echo NESTED DONE; poweroff -f'
-    } >$n/init
-    chmod 755 $n/init
-    (cd $n && find . | cpio -o -H newc 2>/dev/null) >/tmp/nested.initrd
-}
-
 guest() {
     d=0000:03:00.0
     [ -x /usr/bin/qemu-system-x86_64 ] || lab_fail "no QEMU in the guest (payload qemu-nested)"
@@ -97,7 +68,11 @@ guest() {
     #  - -serial none becomes a file: the nested console is what this test reads.
     #  - -kernel/-initrd/-append/-no-reboot: the lab's own kernel with a busybox initramfs.
     # kernel-irqchip=on, -global kvm-pit.* and the vCPU pinning comments stay: TCG accepts and ignores them.
-    make_nested_initrd || lab_fail "could not build the nested initramfs"
+    nested_initrd /tmp/nested.initrd kernel/drivers/nvme/host/nvme.ko <<'INIT' || lab_fail "could not build the nested initramfs"
+for d in /sys/bus/pci/devices/*; do echo "NESTED PCI ${d##*/} $(cat $d/vendor):$(cat $d/device)"; done
+i=0; while [ ! -b /dev/nvme0n1 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+echo "NESTED READ $(dd if=/dev/nvme0n1 bs=512 count=1 2>/dev/null | head -1)"
+INIT
     console=/tmp/nested-console.log
     sed -e 's/accel=kvm,//' \
         -e 's/-cpu host,migratable=off/-cpu max/' \
