@@ -1,7 +1,10 @@
 # A device given back to its driver while a shield stands requests its IRQs then, and the kernel puts a
 # non-managed one (nvme's admin queue vector) on the shielded default affinity: the host CPUs only. It has no
 # original in the journal; unshield gives it the original default, so the host ends as if it had never been
-# shielded (restore before unshield is the order a user may well choose by hand).
+# shielded (restore before unshield is the order a user may well choose by hand). The kernel may hand the freed
+# IRQ number out again (this guest does: nvme0q0 comes back as the same IRQ, whose original the journal has), so
+# the test checks the end state either way and says which case it saw; the new-number case is unit-tested
+# (ShieldExecutorTests.anIRQRequestedDuringTheShieldGetsTheOriginalDefaultBack).
 LAB_SHAPES="S2"
 LAB_TIMEOUT=120
 
@@ -28,7 +31,7 @@ guest() {
     new=$(admin_irq)
     [ -n "$new" ] || lab_fail "nvme0q0 did not come back after restore"
     during=$(cat /proc/irq/$new/smp_affinity_list)
-    note "after restore nvme0q0 is IRQ $new on CPUs $during (shielded default_smp_affinity $shielded_default)"
+    note "after restore nvme0q0 is IRQ $new on CPUs $during (shielded default_smp_affinity $shielded_default; $([ "$new" = "$irq" ] && echo "the same number: journaled" || echo "a new number: not journaled"))"
     assert_eq "$during" 0 "the new admin queue IRQ took the shielded default: the host CPU only"
 
     run_vfioctl unshield unshield
