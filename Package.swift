@@ -17,10 +17,13 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // FileDescriptor and Errno for the Host layer only: VFIOCore stays free of every package and syscall.
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .target(name: "VFIOCore", path: "Sources/Core"),
-        .target(name: "VFIOHost", dependencies: ["VFIOCore", "CVFIO", .product(name: "Histogram", package: "hdrhistogram-swift")], path: "Sources/Host"),
+        .target(name: "VFIOHost", dependencies: ["VFIOCore", "CVFIO", .product(name: "Histogram", package: "hdrhistogram-swift"),
+                                                    .product(name: "SystemPackage", package: "swift-system")], path: "Sources/Host"),
         .target(name: "CVFIO", path: "Sources/CVFIO"),
         .executableTarget(
             name: "vfioctl",

@@ -126,8 +126,7 @@ public struct LatencyProbe: Sendable {
 
     /// On the measuring thread: pin it (and set its policy) before anything else.
     private func enterCPU() -> ShieldError? {
-        let e = GNUCalls.setAffinity(0, [cpu])
-        guard e == 0 else { return ShieldError("--cpu \(cpu): sched_setaffinity failed: \(String(cString: strerror(e))) (is CPU \(cpu) online and allowed here?)") }
+        if let e = GNUCalls.setAffinity(0, [cpu]) { return ShieldError("--cpu \(cpu): sched_setaffinity failed: \(e) (is CPU \(cpu) online and allowed here?)") }
         if policy == .fifo {
             var param = sched_param(sched_priority: fifoPriority)
             guard sched_setscheduler(0, SCHED_FIFO, &param) == 0 else {
