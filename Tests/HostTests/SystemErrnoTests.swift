@@ -69,6 +69,12 @@ import VFIOCore
         #expect(FileReadError(path: "/proc/cmdline", reason: .notFound).description == "/proc/cmdline: no such file or directory")
     }
 
+    @Test func aCommandThatCannotStartNamesTheProgramAndTheErrnoText() {
+        let result = SpawnCommandRunner().run(["/nonexistent/vfioctl-helper"], timeout: 5)
+        #expect(result.status == nil)
+        #expect(result.output == "/nonexistent/vfioctl-helper: No such file or directory")
+    }
+
     @Test func affinityGoesThroughTheCShim() throws {
         let mine = try #require(GNUCalls.affinity(0))
         #expect(!mine.isEmpty)
