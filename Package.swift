@@ -17,10 +17,13 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // FileDescriptor and Errno for the Host layer only: VFIOCore stays free of every package and syscall.
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .target(name: "VFIOCore", path: "Sources/Core"),
-        .target(name: "VFIOHost", dependencies: ["VFIOCore", "CVFIO", .product(name: "Histogram", package: "hdrhistogram-swift")], path: "Sources/Host"),
+        .target(name: "VFIOHost", dependencies: ["VFIOCore", "CVFIO", .product(name: "Histogram", package: "hdrhistogram-swift"),
+                                                    .product(name: "SystemPackage", package: "swift-system")], path: "Sources/Host"),
         .target(name: "CVFIO", path: "Sources/CVFIO"),
         .executableTarget(
             name: "vfioctl",
@@ -30,7 +33,8 @@ let package = Package(
         .executableTarget(name: "vfioctl-mkhost", dependencies: ["VFIOFixtures"], path: "Sources/MakeHost"),
         .target(name: "VFIOTestSupport", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/Support"),
         .testTarget(name: "CoreTests", dependencies: ["VFIOCore", "VFIOTestSupport"], path: "Tests/CoreTests"),
-        .testTarget(name: "HostTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures"], path: "Tests/HostTests"),
+        .testTarget(name: "HostTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures",
+                                                    .product(name: "SystemPackage", package: "swift-system")], path: "Tests/HostTests"),
         .testTarget(name: "CLITests", dependencies: ["vfioctl", "VFIOCore", "VFIOTestSupport"], path: "Tests/CLITests"),
         .testTarget(name: "FixturesTests", dependencies: ["VFIOFixtures"], path: "Tests/FixturesTests"),
         .testTarget(name: "BindTests", dependencies: ["VFIOCore", "VFIOHost", "VFIOFixtures", "VFIOTestSupport"], path: "Tests/BindTests"),

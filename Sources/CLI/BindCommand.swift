@@ -131,7 +131,7 @@ struct Bind: ParsableCommand {
         }
         if !facts.vfioPCIAvailable { try Self.loadVFIOPCI(session) }
         var executor = HandoffExecutor(files: session.files, writer: RootedHostWriter(files: session.files))
-        executor.crashAfterActions = environment("VFIOCTL_CRASH_AFTER_WRITES").flatMap(Int.init)
+        executor.effects = .fromEnvironment()
         let functions = plan.devices.compactMap { a in host.device(a).map { (address: a, driver: $0.driver ?? "no driver") } }
         executor.explainFailure = { _ in scanner.failureNotes(functions) }
         switch executor.bind(plan) {

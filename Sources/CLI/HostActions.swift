@@ -15,7 +15,7 @@ enum HostActions {
         defer { withExtendedLifetime(lock) {} }
         let files = session.files
         var executor = ShieldExecutor(files: files, writer: RootedHostWriter(files: files), kernel: LiveShieldKernel(files: files))
-        executor.crashAfterChanges = environment("VFIOCTL_CRASH_AFTER_WRITES").flatMap(Int.init)
+        executor.effects = .fromEnvironment()
         do {
             let union = try executor.cpusToShield(owner: vm, cpus: list)
             let state = try ShieldLoader(files, affinity: LiveShieldKernel(files: files).affinityReader).load(forStatus: false)

@@ -4,30 +4,34 @@ import VFIOHost
 
 struct Render: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the VM as libvirt domain XML, a QEMU command line, or a Proxmox qemu-server config.",
+        abstract: "Print the VM as \(VMRenderers.formats).",
         discussion: """
             With --root (a directory or a snapshot of the host the VM will run on), the files the output names (OVMF \
             code and NVRAM template, ROM files) are looked up under that root; the missing ones are named on standard \
             error. The output is the same either way: it names the paths as the host sees them.
             """)
 
-    enum Target: String, ExpressibleByArgument, CaseIterable { case libvirt, qemu, proxmox }
+    /// A renderer of `VMRenderers.all`, by name.
+    struct Target: ExpressibleByArgument {
+        let renderer: any VMRenderer
+        init?(argument: String) {
+            guard let renderer = VMRenderers.named(argument) else { return nil }
+            self.renderer = renderer
+        }
+        static var allValueStrings: [String] { VMRenderers.all.map(\.name) }
+        static var defaultCompletionKind: CompletionKind { .list(allValueStrings) }
+    }
 
     @OptionGroup var root: RootOptions
-    @Argument(help: "libvirt, qemu or proxmox.") var target: Target
+    @Argument(help: ArgumentHelp("\(VMRenderers.names).")) var target: Target
     @Argument(help: ArgumentHelp("The VM spec (TOML).", valueName: "SPEC")) var spec: String
     @Flag(help: "libvirt: the vfioctl hook binds the devices (managed='no'), as vfioctl define renders it; default managed='yes', libvirt binds them.")
     var hook = false
 
     func run() throws {
-        let text: String
-        switch target {
-        case .libvirt:
-            let owner: LibvirtRenderer.BindOwner = hook ? .hook : .libvirt
-            text = try SpecFile.render(spec) { vm throws(SpecError) in try LibvirtRenderer.render(vm, bind: owner) }
-        case .qemu: text = try SpecFile.render(spec, QEMURenderer.render)
-        case .proxmox: text = try SpecFile.render(spec, ProxmoxRenderer.render)
-        }
+        let host: RenderHost = hook ? .hook : .standalone
+        let renderer = target.renderer
+        let text = try SpecFile.render(spec) { vm throws(SpecError) in try renderer.render(vm, host: host) }
         // The machine running render is not the VM's host unless --root says so: on `/` nothing is looked up.
         if root.root != "/" {
             let session = try root.open()

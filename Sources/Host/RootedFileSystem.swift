@@ -3,6 +3,7 @@ import CVFIO
 import Glibc
 #endif
 import Synchronization
+import SystemPackage
 import VFIOCore
 
 /// The host's files under one root directory: `/` in production, a fixture tree or an unpacked snapshot in
@@ -134,7 +135,9 @@ public struct RootedFileSystem: HostFileReader {
 
     /// open(2) of a host path with `flags`: as given on `/`; in the root by the kernel (openat2) where it can;
     /// otherwise on the walked path, with O_NOFOLLOW so a link put in place after the walk is not followed.
-    /// Returns -1 with errno set, as open does.
+    /// Returns -1 with errno set, as open does. Not swift-system's `FileDescriptor.open`: the guarantee that no
+    /// read leaves the root rests on openat2's RESOLVE_IN_ROOT (C shim), and on the O_PATH and O_NOFOLLOW flags of
+    /// the fallback, in one call each; callers wrap the fd in a `FileDescriptor` once it is open.
     private func open(_ path: String, _ flags: Int32) -> Int32 {
         guard !root.isEmpty else { return Glibc.open(path, flags) }
         if let handle, RootHandle.kernelSupport.load(ordering: .relaxed) {
@@ -166,7 +169,7 @@ public struct RootedFileSystem: HostFileReader {
 
     public func readRanges(_ path: String, _ body: (_ read: (_ offset: Int, _ count: Int) -> [UInt8]) -> Void) throws(FileReadError) {
         let fd = try Syscalls.openForReading(hostPath: path, policy: policy, limit: Syscalls.readLimit) { open(path, $0) }
-        defer { close(fd) }
+        defer { try? fd.close() }
         body { offset, count in Syscalls.pread(fd, offset: offset, count: count) }
     }
 
@@ -182,7 +185,7 @@ public struct RootedFileSystem: HostFileReader {
         }
         // The parent resolved by the kernel, the link itself read with readlinkat.
         let parent = open(HostPath.parent(path), oPath | O_DIRECTORY | O_CLOEXEC)
-        guard parent >= 0 else { throw Syscalls.error(errno, path) }
+        guard parent >= 0 else { throw Syscalls.error(Errno(rawValue: errno), path) }
         defer { close(parent) }
         return try Syscalls.readLink(at: parent, name, hostPath: path)
     }

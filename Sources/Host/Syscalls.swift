@@ -1,12 +1,20 @@
+import CVFIO
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SystemPackage
 import VFIOCore
 
 /// Thin wrappers over the few libc calls vfioctl uses to read a host. Every read of a host file goes through
 /// here, so errno is always mapped to a `FileReadError` naming the host path.
+///
+/// Reading an open file is swift-system's `FileDescriptor` (read, pread, close, EINTR retried). The opens are not:
+/// under a tree root they go through openat2(2) with RESOLVE_IN_ROOT in the C shim (`cvfio_open_in_root`), which
+/// swift-system does not offer, and the confinement of every read depends on the kernel resolving the path inside
+/// the root in that one call. Directory listing (fdopendir/readdir), readlink and stat have no swift-system
+/// counterpart in this version either, so they stay plain libc calls here.
 enum Syscalls {
     /// How a read treats what it opens. On the real `/` the kernel's own files are read as they are (sysfs and
     /// procfs attributes are regular files; `/etc/os-release` may be a link). Under a tree or a snapshot the path
@@ -34,8 +42,8 @@ enum Syscalls {
     }
 
     /// Reads an fd from `openForReading` to its end, at most `limit` bytes, and closes it.
-    static func readOpened(_ fd: Int32, hostPath: String, shortReadIsEOF: Bool, limit: Int = readLimit) throws(FileReadError) -> [UInt8] {
-        defer { close(fd) }
+    static func readOpened(_ fd: FileDescriptor, hostPath: String, shortReadIsEOF: Bool, limit: Int = readLimit) throws(FileReadError) -> [UInt8] {
+        defer { try? fd.close() }
         var out: [UInt8] = []
         var chunk = 4096
         while true {
@@ -44,17 +52,16 @@ enum Syscalls {
             let start = out.count
             out.append(contentsOf: repeatElement(0, count: want))
             var got = 0
-            var readErrno: Int32 = 0
+            var readErrno: Errno?
             // SAFETY: the array was just grown by `want` bytes after `start`; read writes at most `want` there.
             out.withUnsafeMutableBytes { buffer in
-                guard let base = buffer.baseAddress else { return }
-                let n = read(fd, base + start, want)
-                if n < 0 { readErrno = errno } else { got = n }
+                do { got = try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[start..<start + want])) } catch {
+                    readErrno = error as? Errno ?? .ioError
+                }
             }
             out.removeLast(want - got)
-            if readErrno == EINTR { continue }
-            if readErrno == EAGAIN { throw FileReadError(path: hostPath, reason: .notARegularFile("a file that would block")) }
-            if readErrno != 0 { throw error(readErrno, hostPath) }
+            if readErrno == .resourceTemporarilyUnavailable { throw FileReadError(path: hostPath, reason: .notARegularFile("a file that would block")) }
+            if let readErrno { throw error(readErrno, hostPath) }
             if out.count > limit { throw FileReadError(path: hostPath, reason: .tooLarge(limit: limit)) }
             if got == 0 || (shortReadIsEOF && got < want) { return out }
             chunk = min(chunk * 2, 1 << 20)
@@ -63,9 +70,9 @@ enum Syscalls {
 
     /// Opens `realPath` for `readRanges`; offsets and counts past `readLimit` read nothing.
     static func withOpenFile(_ realPath: String, hostPath: String, policy: OpenPolicy = .realRoot,
-                             _ body: (Int32) -> Void) throws(FileReadError) {
+                             _ body: (FileDescriptor) -> Void) throws(FileReadError) {
         let fd = try openForReading(hostPath: hostPath, policy: policy, limit: readLimit) { flags in open(realPath, flags) }
-        defer { close(fd) }
+        defer { try? fd.close() }
         body(fd)
     }
 
@@ -73,32 +80,34 @@ enum Syscalls {
     /// opened is checked before anything is read: only regular files, none already larger than `limit` (a sparse
     /// 100 MiB file is refused without reading it). On the real `/` the kernel's files are taken as they are, at
     /// the cost of the open alone, as before; the read loop's limit still bounds them.
-    /// `opener` makes the open(2) call with the flags given (open on a path, or openat2 inside a root).
-    static func openForReading(hostPath: String, policy: OpenPolicy, limit: Int, opener: (Int32) -> Int32) throws(FileReadError) -> Int32 {
+    /// `opener` makes the open(2) call with the flags given (open on a path, or openat2 inside a root) and
+    /// returns its raw result (-1 with errno set on failure).
+    static func openForReading(hostPath: String, policy: OpenPolicy, limit: Int, opener: (Int32) -> Int32) throws(FileReadError) -> FileDescriptor {
         var flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK
         if policy == .tree { flags |= O_NOFOLLOW }
-        var fd: Int32
-        repeat { fd = opener(flags) } while fd < 0 && errno == EINTR
-        guard fd >= 0 else {
-            let e = errno
+        var raw: Int32
+        repeat { raw = opener(flags) } while raw < 0 && errno == EINTR
+        guard raw >= 0 else {
+            let e = Errno(rawValue: errno)
             // O_NOFOLLOW on a link gives ELOOP: the tree changed after the path was resolved.
-            throw e == ELOOP ? FileReadError(path: hostPath, reason: .linkLoop) : error(e, hostPath)
+            throw e == .tooManySymbolicLinkLevels ? FileReadError(path: hostPath, reason: .linkLoop) : error(e, hostPath)
         }
+        let fd = FileDescriptor(rawValue: raw)
         guard policy == .tree else { return fd }
         var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let e = errno
-            close(fd)
+        guard fstat(raw, &st) == 0 else {
+            let e = Errno(rawValue: errno)
+            try? fd.close()
             throw error(e, hostPath)
         }
         let type = st.st_mode & S_IFMT
         let refused: String? = type == S_IFREG ? nil : describe(type)
         if let refused {
-            close(fd)
+            try? fd.close()
             throw FileReadError(path: hostPath, reason: .notARegularFile(refused))
         }
         if type == S_IFREG && Int(st.st_size) > limit {
-            close(fd)
+            try? fd.close()
             throw FileReadError(path: hostPath, reason: .tooLarge(limit: limit))
         }
         return fd
@@ -120,18 +129,16 @@ enum Syscalls {
 
     /// Up to `count` bytes at `offset`; fewer at the end of the file or on a read error (the caller parses
     /// what it got, and a short read reads as "no more capabilities"). Nothing past `readLimit`.
-    static func pread(_ fd: Int32, offset: Int, count: Int) -> [UInt8] {
+    static func pread(_ fd: FileDescriptor, offset: Int, count: Int) -> [UInt8] {
         guard offset >= 0, count > 0, offset < readLimit else { return [] }
         let count = min(count, readLimit - offset)
         var out = [UInt8](repeating: 0, count: count)
         var got = 0
         while got < count {
-            // SAFETY: pread writes at most `count - got` bytes into the array's storage after `got`.
+            // pread(2) with EINTR retried; writes at most `count - got` bytes into the array's storage after `got`.
             let n = out.withUnsafeMutableBytes { buffer -> Int in
-                guard let base = buffer.baseAddress else { return 0 }
-                return Glibc.pread(fd, base + got, count - got, off_t(offset + got))
+                (try? fd.read(fromAbsoluteOffset: Int64(offset + got), into: UnsafeMutableRawBufferPointer(rebasing: buffer[got...]))) ?? 0
             }
-            if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             got += n
         }
@@ -147,9 +154,9 @@ enum Syscalls {
 
     /// Lists an fd opened with O_DIRECTORY (or -1 with errno set by the open) and closes it.
     static func listOpened(_ fd: Int32, hostPath: String) throws(FileReadError) -> [String] {
-        guard fd >= 0 else { throw error(errno, hostPath) }
+        guard fd >= 0 else { throw error(Errno(rawValue: errno), hostPath) }
         guard let dir = fdopendir(fd) else {
-            let e = errno
+            let e = Errno(rawValue: errno)
             close(fd)
             throw error(e, hostPath)
         }
@@ -170,7 +177,7 @@ enum Syscalls {
         switch link(at: realPath) {
         case .target(let target): return target
         case .notALink: throw FileReadError(path: hostPath, reason: .notALink)
-        case .failed(let e): throw error(e, hostPath)
+        case .failed(let e): throw error(Errno(rawValue: e), hostPath)
         }
     }
 
@@ -185,7 +192,7 @@ enum Syscalls {
         switch result {
         case .target(let target): return target
         case .notALink: throw FileReadError(path: hostPath, reason: .notALink)
-        case .failed(let e): throw error(e, hostPath)
+        case .failed(let e): throw error(Errno(rawValue: e), hostPath)
         }
     }
 
@@ -230,13 +237,22 @@ enum Syscalls {
         return String(cString: resolved)
     }
 
-    static func error(_ code: Int32, _ path: String) -> FileReadError {
+    /// The reader's error for an errno. The pure layer's `FileReadError` carries the raw number (VFIOCore depends on
+    /// no package and no libc), so the cases users meet most have their own wording there.
+    static func error(_ code: Errno, _ path: String) -> FileReadError {
         switch code {
-        case ENOENT: return FileReadError(path: path, reason: .notFound)
-        case EACCES, EPERM: return FileReadError(path: path, reason: .permissionDenied)
-        case ENOTDIR: return FileReadError(path: path, reason: .notADirectory)
-        case ELOOP: return FileReadError(path: path, reason: .linkLoop)
-        default: return FileReadError(path: path, reason: .io(errno: code))
+        case .noSuchFileOrDirectory: return FileReadError(path: path, reason: .notFound)
+        case .permissionDenied, .notPermitted: return FileReadError(path: path, reason: .permissionDenied)
+        case .notDirectory: return FileReadError(path: path, reason: .notADirectory)
+        case .tooManySymbolicLinkLevels: return FileReadError(path: path, reason: .linkLoop)
+        default: return FileReadError(path: path, reason: .io(errno: code.rawValue))
         }
     }
+}
+
+extension Errno {
+    /// glibc's name of the errno ("ENOENT", by strerrorname_np), or "errno N" for a number glibc does not name.
+    var name: String { cvfio_errno_name(rawValue).map { String(cString: $0) } ?? "errno \(rawValue)" }
+    /// "No such file or directory (ENOENT)": strerror's text, then the name a user can search for.
+    var sentence: String { "\(self) (\(name))" }
 }

@@ -17,7 +17,7 @@ import VFIOCore
         try writer.write("/proc/irq/5/smp_affinity_list", "0")
         #expect(try fs.readText("/proc/irq/5/smp_affinity_list") == "0")
         do { try writer.write("/proc/irq/6/smp_affinity_list", "0"); Issue.record("expected an error") } catch {
-            #expect(error.path == "/proc/irq/6/smp_affinity_list" && error.errno == ENOENT)
+            #expect(error.path == "/proc/irq/6/smp_affinity_list" && error.errno == .noSuchFileOrDirectory)
             #expect(error.description.contains("ENOENT"))
         }
         #expect(fs.kind(of: "/proc/irq/6/smp_affinity_list") == nil)

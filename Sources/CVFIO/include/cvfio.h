@@ -5,6 +5,7 @@
 #define CVFIO_H
 
 #include <linux/vfio.h>
+#include <stddef.h>
 #include <stdint.h>
 
 int cvfio_get_api_version(int container);
@@ -64,6 +65,16 @@ static const uint32_t CVFIO_REGION_INFO_FLAG_MMAP = VFIO_REGION_INFO_FLAG_MMAP;
 int cvfio_open_in_root(int root, const char *path, int flags);
 /// O_PATH, which Glibc's Swift overlay does not export (it needs _GNU_SOURCE).
 int cvfio_o_path(void);
+
+// GNU extensions (Sources/CVFIO/gnu.c): declared by glibc only under _GNU_SOURCE, which Swift's Glibc lacks.
+
+/// sched_setaffinity(2) / sched_getaffinity(2) with a mask of `size` bytes (a cpu_set_t); 0 or -1 and errno.
+int cvfio_sched_setaffinity(int pid, size_t size, const void *mask);
+int cvfio_sched_getaffinity(int pid, size_t size, void *mask);
+/// sched_getcpu(3): the CPU the calling thread runs on.
+int cvfio_sched_getcpu(void);
+/// strerrorname_np(3) (glibc 2.32): "ENOENT" for ENOENT, NULL for a number glibc does not name.
+const char *cvfio_errno_name(int code);
 
 #include "cvfio_cleanup.h"
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 
 /// Runs the few commands a handoff needs (`systemctl stop`, `modprobe -r`), each with a deadline. Like
 /// `HostWriter`, the one door for them: dry runs print them and tests record them.
@@ -32,7 +33,7 @@ public struct SpawnCommandRunner: CommandRunner {
 
     public func run(_ argv: [String], timeout: Double) -> CommandResult {
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { return CommandResult(status: nil, output: "pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&fds) == 0 else { return CommandResult(status: nil, output: "pipe: \(Errno(rawValue: errno))") }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -51,7 +52,7 @@ public struct SpawnCommandRunner: CommandRunner {
         close(fds[1])
         guard rc == 0 else {
             close(fds[0])
-            return CommandResult(status: nil, output: "\(argv[0]): \(String(cString: strerror(rc)))")
+            return CommandResult(status: nil, output: "\(argv[0]): \(Errno(rawValue: rc))")
         }
         _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
         var output: [UInt8] = []

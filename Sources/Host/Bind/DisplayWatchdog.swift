@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import VFIOCore
 
 /// The single-GPU watchdog: after `bind --take-display --watchdog SECONDS`, a detached vfioctl process
@@ -83,7 +84,7 @@ public struct DisplayWatchdog: Sendable {
         let rc = cArgs.withUnsafeBufferPointer { buf in
             posix_spawn(&pid, executable, &actions, &attr, UnsafeMutablePointer(mutating: buf.baseAddress!), environ)
         }
-        guard rc == 0 else { throw HostWriteError(path: executable, value: "", errno: rc, detail: "cannot start the watchdog: \(String(cString: strerror(rc)))") }
+        guard rc == 0 else { throw HostWriteError(path: executable, value: "", errno: Errno(rawValue: rc), detail: "cannot start the watchdog: \(Errno(rawValue: rc))") }
         return pid
     }
 

@@ -39,9 +39,9 @@ public struct HandoffExecutor: Sendable {
     /// can take seconds).
     public var stepTimeout: Double = 10
     public var commandTimeout: Double = 30
-    /// Test hook (`VFIOCTL_CRASH_AFTER_WRITES`): SIGKILL ourselves after this many actions, to prove that
-    /// `restore` recovers from a crash half-way.
-    public var crashAfterActions: Int?
+    /// The clock steps are timed and waited by, and the faults to inject (`VFIOCTL_CRASH_AFTER_WRITES` counts
+    /// actions here, to prove that `restore` recovers from a crash half-way). Given by the command.
+    public var effects: HostEffects = .standard
     /// Called when a bind step fails, before the rollback changes anything: lines that explain the failure as the
     /// host is at that moment (bind: who holds the devices). They end up in the failed outcome's `notes`.
     public var explainFailure: (@Sendable (HandoffError) -> [String])?
@@ -81,8 +81,9 @@ public struct HandoffExecutor: Sendable {
 
     /// Runs the steps in order; stops at the first failure (what ran is in `done` of the error path's caller).
     public func apply(_ steps: [HandoffStep], outcome: inout Outcome) throws(HandoffError) {
-        let start = Monotonic.now()
-        defer { outcome.seconds += Monotonic.now() - start }
+        let clock = effects.clock
+        let start = clock.now()
+        defer { outcome.seconds += clock.now() - start }
         var actions = 0
         for step in steps {
             if let condition = step.onlyIf, !holds(condition) {
@@ -112,7 +113,7 @@ public struct HandoffExecutor: Sendable {
             }
             if step.action != nil {
                 actions += 1
-                if let limit = crashAfterActions, actions >= limit { kill(getpid(), SIGKILL) }
+                effects.faults.afterChange(actions)
             }
             // A command that was only recorded changed nothing: waiting for its effect would only time out.
             if !simulated { try wait(for: step.waitFor, step: step.summary) }
@@ -128,11 +129,11 @@ public struct HandoffExecutor: Sendable {
     /// the write returns (the driver core probes synchronously).
     func wait(for conditions: [HandoffCondition], step: String) throws(HandoffError) {
         guard !conditions.isEmpty else { return }
-        let deadline = Monotonic.now() + stepTimeout
+        let deadline = effects.clock.now() + stepTimeout
         var backoff = Backoff()
         for c in conditions {
             while !holds(c) {
-                if Monotonic.now() > deadline { throw .timedOut(step: step, condition: c, seconds: stepTimeout) }
+                if effects.clock.now() > deadline { throw .timedOut(step: step, condition: c, seconds: stepTimeout) }
                 backoff.pause()
             }
         }

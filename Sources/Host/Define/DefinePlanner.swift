@@ -39,7 +39,8 @@ public enum DefinePlanner {
     ///   - user: who runs the Looking Glass client (owner of /dev/shm/looking-glass); nil leaves a note.
     public static func plan(_ spec: VMSpec, specText: String, files: RootedFileSystem, user: String?) throws(DefineError) -> DefinePlan {
         let xml: String
-        do { xml = try LibvirtRenderer.render(spec, bind: .hook) } catch { throw DefineError("VM spec: \(error.message)") }
+        // virsh define takes a libvirt domain, rendered as for a host whose vfioctl hook binds the devices.
+        do { xml = try LibvirtRenderer().render(spec, host: .hook) } catch { throw DefineError("VM spec: \(error.message)") }
         var edits: [FileEdit] = []
         var notes: [String] = []
         // Byte for byte (readText drops trailing newlines): the journal checks the file still holds `old`.

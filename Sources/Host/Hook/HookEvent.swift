@@ -1,4 +1,5 @@
 import Glibc
+import SystemPackage
 import VFIOCore
 
 /// One call of the libvirt QEMU hook: `VM OPERATION SUB-OPERATION EXTRA`, the domain XML on standard input
@@ -41,8 +42,8 @@ public enum HookEvent: Sendable, Equatable {
         var buffer = [UInt8](repeating: 0, count: 65536)
         var total = 0
         while total < limit {
-            let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            // EINTR is retried by FileDescriptor; an error or the end stops the drain.
+            let n = (try? buffer.withUnsafeMutableBytes { try FileDescriptor.standardInput.read(into: $0) }) ?? 0
             if n <= 0 { return }
             total += n
         }

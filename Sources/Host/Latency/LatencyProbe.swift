@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Histogram
+import SystemPackage
 import VFIOCore
 
 /// Probes one CPU from a thread pinned to it, in one of two ways:
@@ -71,7 +72,7 @@ public struct LatencyProbe: Sendable {
             if qos >= 0, write(qos, &zero, 4) == 4 {
                 idleStates = "held at 0 µs exit latency (/dev/cpu_dma_latency, as cyclictest does)"
             } else {
-                idleStates = "allowed (/dev/cpu_dma_latency: \(String(cString: strerror(errno))))"
+                idleStates = "allowed (/dev/cpu_dma_latency: \(Errno(rawValue: errno)))"
                 if qos >= 0 { close(qos) }
                 qos = -1
             }
@@ -126,12 +127,11 @@ public struct LatencyProbe: Sendable {
 
     /// On the measuring thread: pin it (and set its policy) before anything else.
     private func enterCPU() -> ShieldError? {
-        let e = GNUCalls.setAffinity(0, [cpu])
-        guard e == 0 else { return ShieldError("--cpu \(cpu): sched_setaffinity failed: \(String(cString: strerror(e))) (is CPU \(cpu) online and allowed here?)") }
+        if let e = GNUCalls.setAffinity(0, [cpu]) { return ShieldError("--cpu \(cpu): sched_setaffinity failed: \(e) (is CPU \(cpu) online and allowed here?)") }
         if policy == .fifo {
             var param = sched_param(sched_priority: fifoPriority)
             guard sched_setscheduler(0, SCHED_FIFO, &param) == 0 else {
-                return ShieldError("--policy fifo: sched_setscheduler(SCHED_FIFO, \(fifoPriority)) failed: \(String(cString: strerror(errno))) (needs root or CAP_SYS_NICE)")
+                return ShieldError("--policy fifo: sched_setscheduler(SCHED_FIFO, \(fifoPriority)) failed: \(Errno(rawValue: errno)) (needs root or CAP_SYS_NICE)")
             }
         }
         return nil

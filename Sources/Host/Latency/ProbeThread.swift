@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import VFIOCore
 
 /// Runs a measurement on a thread of its own and waits for it, as cyclictest measures on a timer thread while its
@@ -28,7 +29,7 @@ enum ProbeThread {
         }, arg)
         guard e == 0 else {
             Unmanaged<Job>.fromOpaque(arg).release()
-            throw ShieldError("cannot start the measuring thread: pthread_create: \(String(cString: strerror(e)))")
+            throw ShieldError("cannot start the measuring thread: pthread_create: \(Errno(rawValue: e))")
         }
         pthread_join(thread, nil)
         guard let result else { throw ShieldError("the measuring thread ended without a result") }

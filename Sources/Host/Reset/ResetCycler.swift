@@ -117,13 +117,13 @@ public struct ResetCycler: Sendable {
             before = h
         } catch { return setup("config space before the first reset: \(error)") }
 
-        let clock = ContinuousClock()
+        // The Host layer's one monotonic clock (HostEffects), as bind and shield time their steps.
+        let clock = MonotonicClock()
         for n in 1...cycles {
-            let start = clock.now
+            let start = clock.now()
             var failure: String?
             do { try api.reset(device: deviceFD) } catch { failure = "VFIO_DEVICE_RESET: \(error)" }
-            let elapsed = clock.now - start
-            let ms = Int(elapsed.components.seconds) * 1000 + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)
+            let ms = Int(((clock.now() - start) * 1000).rounded(.down))
             let detail: String
             if let failure {
                 detail = failure

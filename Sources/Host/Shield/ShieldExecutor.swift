@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import VFIOCore
 
 /// Applies a `ShieldPlan` (journal the original, change, verify), moves VM tasks in, and restores everything from
@@ -52,9 +53,9 @@ public struct ShieldExecutor: Sendable {
         do { try journal.append(rs) } catch { throw ShieldError("journal: \(error.description)") }
     }
 
-    /// Test hook (`VFIOCTL_CRASH_AFTER_WRITES`): SIGKILL ourselves after this many changes, to prove that
-    /// `unshield` recovers from a crash half-way.
-    public var crashAfterChanges: Int?
+    /// The faults to inject (`VFIOCTL_CRASH_AFTER_WRITES` counts changes here, to prove that `unshield` recovers
+    /// from a crash half-way) and the clock. Given by the command.
+    public var effects: HostEffects = .standard
     /// Unit tests' crash: stop after this many changes, journaling nothing more (as `kill -9` would).
     var stopAfterChanges: Int?
 
@@ -133,11 +134,11 @@ public struct ShieldExecutor: Sendable {
         var stopped = false
         func changed() {
             out.changed += 1
-            if let limit = crashAfterChanges, out.changed >= limit { kill(getpid(), SIGKILL) }
+            effects.faults.afterChange(out.changed)
             if let limit = stopAfterChanges, out.changed >= limit { stopped = true }
         }
         func refuse(_ e: HostWriteError) {
-            let reason = e.detail ?? HostWriteError.errnoName(e.errno) + (e.errno == EIO && e.path.hasPrefix("/proc/irq/") ? " (managed IRQ: the kernel keeps it)" : "")
+            let reason = e.detail ?? e.errno.name + (e.errno == .ioError && e.path.hasPrefix("/proc/irq/") ? " (managed IRQ: the kernel keeps it)" : "")
             out.refused.append(ShieldNote(subject: e.path, reason: "\(e.value): \(reason)"))
             refusals.append(.refused(what: e.path, value: e.value, reason: reason))
         }
@@ -165,13 +166,13 @@ public struct ShieldExecutor: Sendable {
             case .moveTasks(let tasks, let to):
                 for t in tasks where !stopped {
                     do { try writer.write(to + "/cgroup.procs", String(t.pid)); changed() } catch {
-                        if error.errno == ESRCH { continue }  // exited meanwhile
+                        if error.errno == .noSuchProcess { continue }  // exited meanwhile
                         refuse(HostWriteError(path: to + "/cgroup.procs", value: "\(t.pid) (\(t.comm))", errno: error.errno, detail: error.detail))
                     }
                 }
             case .setAffinity(let t, let cpus, _):
                 do { try kernel.setAffinity(pid: t.pid, cpus); changed() } catch {
-                    if error.errno == ESRCH { continue }
+                    if error.errno == .noSuchProcess { continue }
                     refuse(HostWriteError(path: "\(error.path) \(t.comm)", value: error.value, errno: error.errno, detail: error.detail))
                 }
             }
@@ -187,7 +188,7 @@ public struct ShieldExecutor: Sendable {
     private func verify(_ path: String, _ value: String) throws(HostWriteError) {
         guard let back = try? files.readText(path) else { return }
         guard let want = Self.cpus(path, value), let got = Self.cpus(path, back) else { return }
-        if want != got { throw HostWriteError(path: path, value: value, errno: EIO, detail: "wrote \(value), reads back \(back)") }
+        if want != got { throw HostWriteError(path: path, value: value, errno: .ioError, detail: "wrote \(value), reads back \(back)") }
     }
 
     private func sameCPUs(_ path: String, _ a: String, _ b: String) -> Bool {
@@ -246,7 +247,7 @@ public struct ShieldExecutor: Sendable {
         }
         func attempt(_ what: String, _ body: () throws(HostWriteError) -> Void) {
             do { try body(); out.restored += 1 } catch {
-                if error.errno == ENOENT || error.errno == ESRCH { return }
+                if error.errno == .noSuchFileOrDirectory || error.errno == .noSuchProcess { return }
                 out.problems.append("\(what): \(error.description)")
             }
         }
@@ -268,7 +269,7 @@ public struct ShieldExecutor: Sendable {
                     if !original.isEmpty { try verify(path, original) }
                     out.restored += 1
                 } catch {
-                    if error.errno == ENOENT || refused.contains(path) { continue }
+                    if error.errno == .noSuchFileOrDirectory || refused.contains(path) { continue }
                     out.problems.append("\(path): \(error.description)")
                 }
             case .controller(let file, let name):
@@ -343,13 +344,13 @@ public struct ShieldExecutor: Sendable {
             let procs: String
             do { procs = try files.readText(path + "/cgroup.procs") } catch {
                 if error.reason == .notFound { return }
-                throw HostWriteError(path: path + "/cgroup.procs", value: "", errno: EIO, detail: error.description)
+                throw HostWriteError(path: path + "/cgroup.procs", value: "", errno: .ioError, detail: error.description)
             }
             let pids = procs.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
             if pids.isEmpty { return }
             for pid in pids {
                 do { try writer.write(parent + "/cgroup.procs", pid) } catch {
-                    if error.errno != ESRCH && error.errno != EINVAL { throw error }
+                    if error.errno != .noSuchProcess && error.errno != .invalidArgument { throw error }
                 }
             }
         }

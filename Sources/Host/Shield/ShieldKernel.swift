@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import VFIOCore
 
 /// The changes shielding makes that are not attribute writes (those go through `HostWriter`): cgroup directories,
@@ -22,7 +23,7 @@ public struct LiveShieldKernel: ShieldKernel {
     }
 
     public func makeCgroup(_ path: String) throws(HostWriteError) {
-        if mkdir(files.realPath(path), 0o755) != 0 && errno != EEXIST { throw HostWriteError(path: path, value: "(mkdir)", errno: errno) }
+        if mkdir(files.realPath(path), 0o755) != 0 && errno != EEXIST { throw HostWriteError(path: path, value: "(mkdir)", errno: Errno(rawValue: errno)) }
     }
 
     public func removeCgroup(_ path: String) throws(HostWriteError) {
@@ -30,15 +31,14 @@ public struct LiveShieldKernel: ShieldKernel {
         for attempt in 0..<20 {
             if rmdir(files.realPath(path, followFinalLink: false)) == 0 || errno == ENOENT { return }
             let e = errno
-            if e != EBUSY || attempt == 19 { throw HostWriteError(path: path, value: "(rmdir)", errno: e) }
+            if e != EBUSY || attempt == 19 { throw HostWriteError(path: path, value: "(rmdir)", errno: Errno(rawValue: e)) }
             usleep(10_000)
         }
     }
 
     public func setAffinity(pid: Int, _ cpus: CPUSet) throws(HostWriteError) {
-        guard files.isRealRoot else { throw HostWriteError(path: "/proc/\(pid)", value: cpus.description, errno: EPERM, detail: "sched_setaffinity needs the real root /") }
-        let e = GNUCalls.setAffinity(pid, cpus.cpus)
-        if e != 0 { throw HostWriteError(path: "/proc/\(pid) (sched_setaffinity)", value: cpus.description, errno: e) }
+        guard files.isRealRoot else { throw HostWriteError(path: "/proc/\(pid)", value: cpus.description, errno: .notPermitted, detail: "sched_setaffinity needs the real root /") }
+        if let e = GNUCalls.setAffinity(pid, cpus.cpus) { throw HostWriteError(path: "/proc/\(pid) (sched_setaffinity)", value: cpus.description, errno: e) }
     }
 
     /// A task's allowed CPUs by `sched_getaffinity`, for `ShieldLoader` on the real root: the kernel answers
@@ -50,10 +50,10 @@ public struct LiveShieldKernel: ShieldKernel {
 
     public func setAllowedCPUs(unit: String, _ value: String) throws(HostWriteError) {
         guard files.isRealRoot, let systemctl = Subprocess.find(["/usr/bin/systemctl", "/bin/systemctl"]) else {
-            throw HostWriteError(path: unit, value: "AllowedCPUs=\(value)", errno: ENOENT, detail: "no systemctl")
+            throw HostWriteError(path: unit, value: "AllowedCPUs=\(value)", errno: .noSuchFileOrDirectory, detail: "no systemctl")
         }
         do { try Subprocess.run(systemctl, ["set-property", "--runtime", unit, "AllowedCPUs=\(value)"]) } catch {
-            throw HostWriteError(path: unit, value: "AllowedCPUs=\(value)", errno: EIO, detail: error.description)
+            throw HostWriteError(path: unit, value: "AllowedCPUs=\(value)", errno: .ioError, detail: error.description)
         }
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CVFIO
+import SystemPackage
 
 /// The VFIO userspace API (linux/vfio.h) as typed calls, one per ioctl, so that `VFIOVerifier` runs against the
 /// kernel (`KernelVFIO`) or a fake twin in tests. Errors are the errno the kernel gave.
@@ -22,9 +23,12 @@ public protocol VFIOAPI: Sendable {
 }
 
 public struct VFIOErrno: Error, Sendable, Equatable, CustomStringConvertible {
-    public let code: Int32
-    public init(_ code: Int32) { self.code = code }
-    public var description: String { "\(String(cString: strerror(code))) (\(HostWriteError.errnoName(code)))" }
+    public let errno: Errno
+    /// The raw number, for the fake twins that answer with `EBUSY` and friends.
+    public var code: Int32 { errno.rawValue }
+    public init(_ code: Int32) { errno = Errno(rawValue: code) }
+    public init(_ errno: Errno) { self.errno = errno }
+    public var description: String { errno.sentence }
 }
 
 /// linux/vfio.h constants, mirrored so that code above the raw bindings needs no C import.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import VFIOCore
 
 /// The one way vfioctl replaces a whole file (boot configuration, setup's journal and backups, the libvirt hook, a
@@ -16,35 +17,36 @@ public enum AtomicFile {
     public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644,
                              beforeRename: () throws(HostWriteError) -> Void = {}) throws(HostWriteError) {
         let tmp = temporaryPath(path)
-        func failure(_ what: String, _ e: Int32 = errno) -> HostWriteError { HostWriteError(path: path, value: "", errno: e, detail: "\(what): \(String(cString: strerror(e)))") }
+        func failure(_ what: String, _ e: Errno) -> HostWriteError { HostWriteError(path: path, value: "", errno: e, detail: "\(what): \(e)") }
+        func caught(_ error: any Error) -> Errno { error as? Errno ?? .ioError }
         // A temporary file left by a crash is stale: ours, never the user's (the name is vfioctl's).
         unlink(tmp)
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw failure("cannot create \(tmp)") }
-        var written = 0
-        while written < bytes.count {
-            // SAFETY: writes from `bytes`' storage, which outlives the call; `written` < `bytes.count`.
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress.map { $0 + written }, $0.count - written) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let e = n < 0 ? errno : EIO
-                close(fd)
-                unlink(tmp)
-                throw failure("cannot write \(tmp)", e)
-            }
-            written += n
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(tmp, .writeOnly, options: [.create, .exclusiveCreate, .noFollow, .closeOnExec],
+                                         permissions: FilePermissions(rawValue: mode))
+        } catch { throw failure("cannot create \(tmp)", caught(error)) }
+        // writeAll retries short writes and EINTR; a write that makes no progress is an error, not a loop.
+        do { _ = try fd.writeAll(bytes) } catch {
+            try? fd.close()
+            unlink(tmp)
+            throw failure("cannot write \(tmp)", caught(error))
         }
+        // fchmod and fsync have no FileDescriptor method in swift-system 1.8: called on its raw value.
         // The mode is set on the descriptor: the umask narrowed open(2)'s, and a hook must be executable.
-        guard fchmod(fd, mode) == 0, fsync(fd) == 0 else {
-            let e = errno
-            close(fd)
+        guard fchmod(fd.rawValue, mode) == 0, fsync(fd.rawValue) == 0 else {
+            let e = Errno(rawValue: errno)
+            try? fd.close()
             unlink(tmp)
             throw failure("cannot sync \(tmp)", e)
         }
-        close(fd)
+        do { try fd.close() } catch {
+            unlink(tmp)
+            throw failure("cannot write \(tmp)", caught(error))
+        }
         try beforeRename()
         guard rename(tmp, path) == 0 else {
-            let e = errno
+            let e = Errno(rawValue: errno)
             unlink(tmp)
             throw failure("cannot rename \(tmp) into place", e)
         }
@@ -55,9 +57,8 @@ public enum AtomicFile {
     /// some filesystems refuse fsync on a directory (EINVAL), and the data itself is already durable.
     public static func syncDirectory(of path: String) {
         let dir = HostPath.parent(path)
-        let fd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = fsync(fd)
-        close(fd)
+        guard let fd = try? FileDescriptor.open(dir.isEmpty ? "/" : dir, .readOnly, options: [.directory, .closeOnExec]) else { return }
+        _ = fsync(fd.rawValue)
+        try? fd.close()
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import VFIOCore
 
 /// The one door for runtime writes to the host (sysfs, procfs, cgroupfs attributes). Every caller writes through a
@@ -14,40 +15,28 @@ public protocol HostWriter: Sendable {
 public struct HostWriteError: Error, Sendable, Equatable, CustomStringConvertible {
     public let path: String
     public let value: String
-    public let errno: Int32
+    public let errno: Errno
     public let detail: String?
 
-    public init(path: String, value: String, errno: Int32, detail: String? = nil) {
+    public init(path: String, value: String, errno: Errno, detail: String? = nil) {
         self.path = path
         self.value = value
         self.errno = errno
         self.detail = detail
     }
 
+    /// The raw errno of a C call (fake kernels in tests answer with `EIO` and friends).
+    @_disfavoredOverload
+    public init(path: String, value: String, errno code: Int32, detail: String? = nil) {
+        self.init(path: path, value: value, errno: Errno(rawValue: code), detail: detail)
+    }
+
     public var description: String {
         let shown = value.count > 60 ? String(value.prefix(57)) + "..." : value
-        let reason = detail ?? "\(String(cString: strerror(errno))) (\(HostWriteError.errnoName(errno)))"
+        let reason = detail ?? errno.sentence
         // Journal and lock errors write no value of their own: the path and the reason say it all.
         if value.isEmpty { return "\(path): \(reason)" }
         return "writing '\(shown.replacingNewlines())' to \(path): \(reason)"
-    }
-
-    static func errnoName(_ e: Int32) -> String {
-        switch e {
-        case EPERM: "EPERM"
-        case ENOENT: "ENOENT"
-        case EIO: "EIO"
-        case EACCES: "EACCES"
-        case EBUSY: "EBUSY"
-        case EEXIST: "EEXIST"
-        case ENODEV: "ENODEV"
-        case EINVAL: "EINVAL"
-        case ENOSPC: "ENOSPC"
-        case EROFS: "EROFS"
-        case ESRCH: "ESRCH"
-        case EOPNOTSUPP: "EOPNOTSUPP"
-        default: "errno \(e)"
-        }
     }
 }
 
@@ -65,14 +54,19 @@ public struct RootedHostWriter: HostWriter {
     }
 
     public func write(_ path: String, _ value: String) throws(HostWriteError) {
-        let fd = open(files.realPath(path), O_WRONLY | O_CLOEXEC | (files.isRealRoot ? 0 : O_TRUNC))
-        guard fd >= 0 else { throw HostWriteError(path: path, value: value, errno: errno) }
-        defer { close(fd) }
+        // A tree's attribute files are truncated first; the kernel's are not (sysfs and procfs take the write whole).
+        let options: FileDescriptor.OpenOptions = files.isRealRoot ? [.closeOnExec] : [.closeOnExec, .truncate]
         let bytes = Array(value.utf8)
-        // SAFETY: writes exactly `bytes.count` bytes from the array's storage, which outlives the call.
-        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        if n < 0 { throw HostWriteError(path: path, value: value, errno: errno) }
-        if n != bytes.count { throw HostWriteError(path: path, value: value, errno: EIO, detail: "short write (\(n) of \(bytes.count) bytes)") }
+        let n: Int
+        do {
+            let fd = try FileDescriptor.open(files.realPath(path), .writeOnly, options: options)
+            // One write(2), as `echo -n` makes: sysfs takes an attribute's value in one call (a short write is an error
+            // below, never continued), and EINTR is retried by FileDescriptor.
+            n = try fd.closeAfter { try bytes.withUnsafeBytes { try fd.write($0) } }
+        } catch {
+            throw HostWriteError(path: path, value: value, errno: error as? Errno ?? .ioError)
+        }
+        if n != bytes.count { throw HostWriteError(path: path, value: value, errno: .ioError, detail: "short write (\(n) of \(bytes.count) bytes)") }
     }
 }
 

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import SystemPackage
 import VFIOCore
 
 /// `/run/vfioctl`: the runtime state of vfioctl (journals and the lock). A tmpfs: after a reboot the runtime
@@ -18,7 +19,7 @@ public enum RuntimeState {
         var st = stat()
         if lstat(real, &st) == 0 {
             guard st.st_mode & S_IFMT == S_IFDIR else {
-                throw HostWriteError(path: directory, value: "", errno: ENOTDIR,
+                throw HostWriteError(path: directory, value: "", errno: .notDirectory,
                                      detail: "is not a directory (a symbolic link?); vfioctl keeps its journals there only in a real directory: remove it (rm \(directory)) and run again")
             }
             return
@@ -26,27 +27,32 @@ public enum RuntimeState {
         do {
             try FileManager.default.createDirectory(atPath: real, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw HostWriteError(path: directory, value: "", errno: EIO, detail: "cannot create the journal directory: \(error)")
+            throw HostWriteError(path: directory, value: "", errno: .ioError, detail: "cannot create the journal directory: \(error)")
         }
     }
 
     /// Opens one of vfioctl's state files without following a symbolic link and checks that it is a regular file
     /// of the expected owner with mode 0600 or 0644: a journal decides what `restore` writes to the host, so one
     /// somebody else could have written is refused, with the command that fixes it.
-    static func open(_ files: RootedFileSystem, _ path: String, flags: Int32) throws(HostWriteError) -> Int32 {
-        let fd = Glibc.open(files.realPath(path, followFinalLink: false), flags | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        if fd < 0 {
-            let e = errno
-            if e == ELOOP {
+    static func open(_ files: RootedFileSystem, _ path: String, _ access: FileDescriptor.AccessMode,
+                     _ options: FileDescriptor.OpenOptions = []) throws(HostWriteError) -> FileDescriptor {
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(files.realPath(path, followFinalLink: false), access, options: options.union([.noFollow, .closeOnExec]),
+                                         permissions: [.ownerReadWrite])
+        } catch {
+            let e = error as? Errno ?? .ioError
+            if e == .tooManySymbolicLinkLevels {
                 throw HostWriteError(path: path, value: "", errno: e,
                                      detail: "is a symbolic link; vfioctl never follows one for its state: check where it points, then remove it (rm \(path))")
             }
             throw HostWriteError(path: path, value: "", errno: e)
         }
+        // fstat: FileDescriptor has no stat in this swift-system version.
         var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let e = errno
-            close(fd)
+        guard fstat(fd.rawValue, &st) == 0 else {
+            let e = Errno(rawValue: errno)
+            try? fd.close()
             throw HostWriteError(path: path, value: "", errno: e)
         }
         let owner = expectedOwner(files)
@@ -60,8 +66,8 @@ public enum RuntimeState {
             problem = "has mode \(String(mode, radix: 8)), not 600 or 644: check who wrote it, then chmod 600 \(path)"
         }
         if let problem {
-            close(fd)
-            throw HostWriteError(path: path, value: "", errno: EPERM, detail: problem)
+            try? fd.close()
+            throw HostWriteError(path: path, value: "", errno: .notPermitted, detail: problem)
         }
         return fd
     }
@@ -110,51 +116,52 @@ public struct Journal<Record: Codable & Sendable>: Sendable {
         var bytes: [UInt8] = []
         for record in records {
             guard let line = try? encoder.encode(record) else {
-                throw HostWriteError(path: path, value: "\(record)", errno: EINVAL, detail: "cannot encode the journal record")
+                throw HostWriteError(path: path, value: "\(record)", errno: .invalidArgument, detail: "cannot encode the journal record")
             }
             bytes += line
             bytes.append(0x0A)
         }
         try RuntimeState.ensureDirectory(files)
-        let fd = try RuntimeState.open(files, path, flags: O_RDWR | O_APPEND | O_CREAT)
-        defer { close(fd) }
+        let fd = try RuntimeState.open(files, path, .readWrite, [.append, .create])
+        defer { try? fd.close() }
         // Held for the cut and the write: a second writer (another vfioctl) waits instead of cutting a line that
-        // is being written. Released by close.
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot lock the journal") }
+        // is being written. Released by close. (flock and ftruncate: no FileDescriptor methods in swift-system 1.8.)
+        while flock(fd.rawValue, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw HostWriteError(path: path, value: "", errno: Errno(rawValue: errno), detail: "cannot lock the journal") }
         }
         // A torn last line (a crash during an earlier append) is cut off first: left in place, this record would
         // follow it on the same line and the journal would no longer parse. Its host write never started.
-        let size = lseek(fd, 0, SEEK_END)
+        let size: Int64
+        do { size = try fd.seek(offset: 0, from: .end) } catch {
+            throw HostWriteError(path: path, value: "", errno: error as? Errno ?? .ioError, detail: "cannot read the journal")
+        }
         let end = try Self.endOfLastCompleteRecord(fd, size: size, path: path)
         if end != size {
-            guard ftruncate(fd, end) == 0 else {
-                throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot cut the torn last line of the journal")
+            guard ftruncate(fd.rawValue, off_t(end)) == 0 else {
+                throw HostWriteError(path: path, value: "", errno: Errno(rawValue: errno), detail: "cannot cut the torn last line of the journal")
             }
         }
-        var written = 0
-        while written < bytes.count {
-            // SAFETY: writes from `bytes`' storage, which outlives the call; `written` < `bytes.count`.
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress.map { $0 + written }, $0.count - written) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw HostWriteError(path: path, value: "", errno: n < 0 ? errno : EIO, detail: "journal append failed") }
-            written += n
+        // writeAll retries short writes and EINTR; O_APPEND puts every byte at the end.
+        do { _ = try fd.writeAll(bytes) } catch {
+            throw HostWriteError(path: path, value: "", errno: error as? Errno ?? .ioError, detail: "journal append failed")
         }
-        guard fsync(fd) == 0 else { throw HostWriteError(path: path, value: "", errno: errno, detail: "journal fsync failed") }
+        guard fsync(fd.rawValue) == 0 else { throw HostWriteError(path: path, value: "", errno: Errno(rawValue: errno), detail: "journal fsync failed") }
     }
 
     /// Offset just past the last newline (0 for an empty file or one with no complete line), read backwards in
     /// blocks: an intact journal ends with a newline and costs one read.
-    private static func endOfLastCompleteRecord(_ fd: Int32, size: off_t, path: String) throws(HostWriteError) -> off_t {
+    private static func endOfLastCompleteRecord(_ fd: FileDescriptor, size: Int64, path: String) throws(HostWriteError) -> Int64 {
         var end = size
         var block = [UInt8](repeating: 0, count: 4096)
         while end > 0 {
-            let start = max(0, end - off_t(block.count))
+            let start = max(0, end - Int64(block.count))
             let want = Int(end - start)
-            // SAFETY: reads at most `block.count` bytes into `block`.
-            let n = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, start) }
-            guard n == want else { throw HostWriteError(path: path, value: "", errno: n < 0 ? errno : EIO, detail: "cannot read the journal") }
-            if let i = block[0..<want].lastIndex(of: 0x0A) { return start + off_t(i) + 1 }
+            let n: Int
+            do { n = try block.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: start, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) } } catch {
+                throw HostWriteError(path: path, value: "", errno: error as? Errno ?? .ioError, detail: "cannot read the journal")
+            }
+            guard n == want else { throw HostWriteError(path: path, value: "", errno: .ioError, detail: "cannot read the journal") }
+            if let i = block[0..<want].lastIndex(of: 0x0A) { return start + Int64(i) + 1 }
             end = start
         }
         return 0
@@ -162,23 +169,23 @@ public struct Journal<Record: Codable & Sendable>: Sendable {
 
     /// The journal's bytes (empty when there is none), read through the same checks as an append.
     private func readBytes() throws(HostWriteError) -> [UInt8] {
-        let fd: Int32
-        do { fd = try RuntimeState.open(files, path, flags: O_RDONLY) } catch {
-            if error.errno == ENOENT { return [] }
+        let fd: FileDescriptor
+        do { fd = try RuntimeState.open(files, path, .readOnly) } catch {
+            if error.errno == .noSuchFileOrDirectory { return [] }
             throw error
         }
-        defer { close(fd) }
+        defer { try? fd.close() }
         var out: [UInt8] = []
         var block = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            // SAFETY: reads at most `block.count` bytes into `block`.
-            let n = block.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw HostWriteError(path: path, value: "", errno: errno, detail: "cannot read the journal") }
+            let n: Int
+            do { n = try block.withUnsafeMutableBytes { try fd.read(into: $0) } } catch {
+                throw HostWriteError(path: path, value: "", errno: error as? Errno ?? .ioError, detail: "cannot read the journal")
+            }
             if n == 0 { return out }
             out += block[0..<n]
             guard out.count <= Self.maxBytes else {
-                throw HostWriteError(path: path, value: "", errno: EFBIG, detail: "is larger than \(Self.maxBytes >> 20) MiB: not a journal vfioctl wrote")
+                throw HostWriteError(path: path, value: "", errno: .fileTooLarge, detail: "is larger than \(Self.maxBytes >> 20) MiB: not a journal vfioctl wrote")
             }
         }
     }
@@ -219,7 +226,7 @@ public struct Journal<Record: Codable & Sendable>: Sendable {
     public func records() throws(HostWriteError) -> [Record] {
         let contents = try read()
         if let bad = contents.corrupt.first {
-            throw HostWriteError(path: path, value: "", errno: EINVAL, detail: "line \(bad.line) is not a journal record ('\(bad.excerpt)')")
+            throw HostWriteError(path: path, value: "", errno: .invalidArgument, detail: "line \(bad.line) is not a journal record ('\(bad.excerpt)')")
         }
         return contents.records
     }
@@ -246,7 +253,7 @@ public struct Journal<Record: Codable & Sendable>: Sendable {
 
     /// Deletes the journal once everything it protects has been restored.
     public func remove() throws(HostWriteError) {
-        if unlink(files.realPath(path, followFinalLink: false)) != 0 && errno != ENOENT { throw HostWriteError(path: path, value: "", errno: errno) }
+        if unlink(files.realPath(path, followFinalLink: false)) != 0 && errno != ENOENT { throw HostWriteError(path: path, value: "", errno: Errno(rawValue: errno)) }
     }
 }
 
@@ -262,30 +269,30 @@ public final class RuntimeLock: @unchecked Sendable {
     /// starting together wait for each other's whole prepare).
     public static let defaultTimeout: Double = 120
 
-    private let fd: Int32
+    private let fd: FileDescriptor
 
-    private init(fd: Int32) {
+    private init(fd: FileDescriptor) {
         self.fd = fd
     }
 
     deinit {
         // Empty before the unlock (close): the next holder writes its own line.
-        _ = ftruncate(fd, 0)
-        close(fd)
+        _ = ftruncate(fd.rawValue, 0)
+        try? fd.close()
     }
 
     /// Takes the lock, polling (bounded by `timeout`); `waiting` is told once who holds it.
     public static func acquire(_ files: RootedFileSystem, command: String, timeout: Double = defaultTimeout,
                                waiting: (String) -> Void = { _ in }) throws(HostWriteError) -> RuntimeLock {
         try RuntimeState.ensureDirectory(files)
-        let fd = try RuntimeState.open(files, path, flags: O_RDWR | O_CREAT)
+        let fd = try RuntimeState.open(files, path, .readWrite, [.create])
         let deadline = Monotonic.now() + timeout
         var told = false
         var backoff = Backoff(limit: 50_000)
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let e = errno
-            guard e == EWOULDBLOCK || e == EINTR else {
-                close(fd)
+        while flock(fd.rawValue, LOCK_EX | LOCK_NB) != 0 {
+            let e = Errno(rawValue: errno)
+            guard e == .wouldBlock || e == .interrupted else {
+                try? fd.close()
                 throw HostWriteError(path: path, value: "", errno: e, detail: "cannot lock")
             }
             if !told {
@@ -294,24 +301,22 @@ public final class RuntimeLock: @unchecked Sendable {
             }
             if Monotonic.now() > deadline {
                 let who = holder(fd)
-                close(fd)
-                throw HostWriteError(path: path, value: "", errno: EWOULDBLOCK,
+                try? fd.close()
+                throw HostWriteError(path: path, value: "", errno: .wouldBlock,
                                      detail: "held by \(who) for more than \(Int(timeout)) s; wait for it to finish (the kernel frees the lock when it exits)")
             }
             backoff.pause()
         }
         let line = Array("pid \(getpid()): vfioctl \(command)\n".utf8)
-        _ = ftruncate(fd, 0)
-        // SAFETY: writes from `line`'s storage, which outlives the call.
-        _ = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        _ = ftruncate(fd.rawValue, 0)
+        _ = try? fd.writeAll(toAbsoluteOffset: 0, line)
         return RuntimeLock(fd: fd)
     }
 
     /// What the holder wrote ("pid 1234: vfioctl bind 0000:03:00.0"), or a plain "another vfioctl".
-    private static func holder(_ fd: Int32) -> String {
+    private static func holder(_ fd: FileDescriptor) -> String {
         var buffer = [UInt8](repeating: 0, count: 256)
-        // SAFETY: reads at most `buffer.count` bytes into `buffer`.
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        let n = (try? buffer.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: 0, into: $0) }) ?? 0
         guard n > 0 else { return "another vfioctl" }
         let text = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
         return text.isEmpty ? "another vfioctl" : text

@@ -1,13 +1,23 @@
 /// libvirt domain XML (https://libvirt.org/formatdomain.html) for a spec. Tests feed every rendering to
 /// `virt-xml-validate` and `virsh define --validate` / `domxml-to-native`.
-public enum LibvirtRenderer {
+public struct LibvirtRenderer: VMRenderer {
+    public let name = "libvirt"
+    public let format = "libvirt domain XML"
+    public let fileExtension = "xml"
+
+    public init() {}
+
+    public func render(_ spec: VMSpec, host: RenderHost) throws(SpecError) -> String {
+        try Self.render(spec, bind: host.bind)
+    }
+
     /// Who binds the passed devices to vfio-pci. libvirt's `managed='yes'` detaches them at start and reattaches
     /// them at shutdown; vfioctl's hook does the same at prepare/release, with shielding and the display handoff in
     /// the same step. Both at once race (the hook binds, then libvirt detaches again and reattaches at stop, after
     /// the hook's restore), so exactly one owns the bind: `vfioctl define` installs the hook and the spec, and
     /// renders `.hook` (`managed='no'`); plain `vfioctl render libvirt`, for users without the hook, keeps
     /// `.libvirt` (`managed='yes'`).
-    public enum BindOwner: Sendable { case libvirt, hook }
+    public typealias BindOwner = VMBindOwner
 
     /// The domain XML, after `spec.validate()`; every spec string in an attribute or text goes through `XML.escape`.
     public static func render(_ spec: VMSpec, bind owner: BindOwner = .libvirt) throws(SpecError) -> String {

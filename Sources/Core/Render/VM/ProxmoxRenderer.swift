@@ -1,6 +1,15 @@
 /// A Proxmox VE `qemu-server` config (`/etc/pve/qemu-server/VMID.conf`, see `man qm.conf`). Proxmox has no
 /// emulator-thread pinning or SMT topology setting: `affinity:` keeps the VM on its CPUs and the rest is noted.
-public enum ProxmoxRenderer {
+public struct ProxmoxRenderer: VMRenderer {
+    public let name = "proxmox"
+    public let format = "a Proxmox qemu-server config"
+    public let fileExtension = "conf"
+
+    public init() {}
+
+    /// Proxmox binds the devices itself at VM start (`hostpci`): the host's bind owner changes nothing here.
+    public func render(_ spec: VMSpec, host: RenderHost) throws(SpecError) -> String { try Self.render(spec) }
+
     /// The config, after `spec.validate()`. Values that Proxmox's line format cannot carry are refused rather
     /// than written: `qm.conf` is one `key: value` per line and property strings (`hostpci0: ...,romfile=X`) have
     /// no escape for ','.

@@ -1,6 +1,15 @@
 /// A QEMU command line (as a POSIX shell script) equivalent to the libvirt rendering. QEMU cannot pin threads,
 /// so the pinning is written as comments naming the thread (`debug-threads=on` names them "CPU N/KVM").
-public enum QEMURenderer {
+public struct QEMURenderer: VMRenderer {
+    public let name = "qemu"
+    public let format = "a QEMU command line"
+    public let fileExtension = "sh"
+
+    public init() {}
+
+    /// The script names the devices to bind before it starts QEMU, whoever binds them.
+    public func render(_ spec: VMSpec, host: RenderHost) throws(SpecError) -> String { try Self.render(spec) }
+
     /// The argv, after `spec.validate()`. Every spec value placed inside a QEMU option list (`-name`, `-drive`,
     /// `-device`, `-object`) goes through `option(_:)`, so a comma in a path cannot start a new option.
     public static func arguments(_ spec: VMSpec) throws(SpecError) -> [String] {
