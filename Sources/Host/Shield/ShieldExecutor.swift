@@ -332,7 +332,7 @@ public struct ShieldExecutor: Sendable {
                 try writer.write(path, original.description)
                 out.restored += 1
             } catch {
-                if error.errno == ENOENT || error.errno == EIO { continue }
+                if error.errno == .noSuchFileOrDirectory || error.errno == .ioError { continue }
                 out.problems.append("\(path) (requested during the shield): \(error.description)")
             }
         }
