@@ -62,20 +62,21 @@ import Testing
         }
     }
 
-    /// The commands compared on `root`, with `spec` a spec `init` wrote for the host (nil when init refuses).
+    /// The commands compared on `root`: each command's read-only form; `spec` is the spec `init` wrote for the
+    /// host's first display function (nil when init refuses, as on a host without IOMMU groups).
     static func commands(_ root: String, spec: String?, gpus: [String]) -> [[String]] {
-        var out: [[String]] = [["list"], ["list", "--json"], ["doctor"], ["doctor", "--json"], ["restore", "--dry-run"],
-                               ["shield", "--dry-run", "--cpus", "1"], ["shield", "--dry-run", "--cpus", "2-3"]]
+        var out: [[String]] = [["list"], ["list", "--json"], ["doctor"], ["restore", "--dry-run"],
+                               ["shield", "--dry-run", "--cpus", "1"]]
         for gpu in gpus {
             out.append(["bind", "--dry-run", gpu])
             out.append(["bind", "--dry-run", "--json", gpu])
-            out.append(["doctor", "--device", gpu])
+        }
+        if let gpu = gpus.first {
             out.append(["init", "--name", "equiv", "--device", gpu, "--vcpus", "2", "--memory", "4G"])
         }
         if let spec {
             out.append(["setup", "--dry-run", spec])
             out.append(["plan", spec])
-            out.append(["doctor", "--spec", spec])
         }
         return out
     }
@@ -85,8 +86,9 @@ import Testing
         let scratch = try Scratch()
         let replay = try Self.snapshot(of: root, in: scratch)
         let gpus = try Self.gpuLikeEndpoints(root)
-        // The spec setup and plan are given: init's own, written from the tree (a spec names no root).
-        var spec: String?
+        // The spec setup and plan are given: init's own, written from the tree (a spec names no root); where init
+        // refuses (no IOMMU groups), a bundled example spec, whose devices the host may lack.
+        var spec = CLI.repo.path + "/examples/specs/ryzen-rtx3080.toml"
         if let gpu = gpus.first {
             let made = try CLI.vfioctl(["init", "--root", root, "--name", "equiv", "--device", gpu, "--vcpus", "2", "--memory", "4G"])
             if made.status == 0 {
@@ -100,7 +102,7 @@ import Testing
             outcomes.append(Outcome(command: command, tree: try CLI.vfioctl(command + ["--root", root]),
                                     replay: try CLI.vfioctl(command + ["--root", replay])))
         }
-        #expect(outcomes.count >= 7)
+        #expect(outcomes.count >= 5)
         for o in outcomes {
             #expect(o.tree.status == o.replay.status, "\(root): \(o): exit \(o.tree.status) on the tree, \(o.replay.status) on the snapshot\n\(o.replay.stderr)")
             let tree = Self.normalised(o.tree.stdout, root: root), snap = Self.normalised(o.replay.stdout, root: replay)
