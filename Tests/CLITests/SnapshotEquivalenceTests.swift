@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import VFIOFixtures
+import VFIOTestSupport
 
 /// A snapshot is a bug report: every command's read-only form must print on the unpacked snapshot exactly what it
 /// prints on the host it was taken from, or a report about bind, shield or setup cannot be replayed.
@@ -107,6 +109,59 @@ import Testing
             #expect(o.tree.status == o.replay.status, "\(root): \(o): exit \(o.tree.status) on the tree, \(o.replay.status) on the snapshot\n\(o.replay.stderr)")
             let tree = Self.normalised(o.tree.stdout, root: root), snap = Self.normalised(o.replay.stdout, root: replay)
             #expect(tree == snap, "\(root): \(o): stdout differs\n--- tree\n\(tree)\n--- snapshot\n\(snap)")
+        }
+    }
+
+    /// The lab's machine with what the example hosts lack: a vtconsole on the framebuffer, a firmware framebuffer,
+    /// a display manager under systemd, OVMF with Secure Boot, GRUB on Debian. The single-GPU handoff, init's
+    /// firmware choice and setup's edits then depend on facts beyond the inventory.
+    static func displayHost(in scratch: Scratch) throws -> String {
+        let root = scratch.path + "/lab"
+        try LabLikeHost.tree().write(to: URL(fileURLWithPath: root))
+        let fm = FileManager.default
+        func write(_ path: String, _ text: String) throws {
+            try fm.createDirectory(atPath: root + (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: root + path, atomically: true, encoding: .utf8)
+        }
+        func link(_ path: String, _ target: String) throws {
+            try fm.createDirectory(atPath: root + (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try fm.createSymbolicLink(atPath: root + path, withDestinationPath: target)
+        }
+        try write("/sys/class/vtconsole/vtcon1/bind", "1\n")
+        try write("/sys/class/vtconsole/vtcon1/name", "(M) frame buffer device\n")
+        try write("/sys/bus/platform/devices/efi-framebuffer.0/uevent", "DRIVER=efi-framebuffer\n")
+        try link("/sys/bus/platform/drivers/efi-framebuffer/efi-framebuffer.0", "../../../../bus/platform/devices/efi-framebuffer.0")
+        try fm.createDirectory(atPath: root + "/run/systemd/system", withIntermediateDirectories: true)
+        try link("/etc/systemd/system/display-manager.service", "/lib/systemd/system/gdm3.service")
+        for f in ["OVMF_CODE_4M.ms.fd", "OVMF_VARS_4M.ms.fd"] { try write("/usr/share/OVMF/" + f, "firmware\n") }
+        try write("/etc/default/grub", "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n")
+        try write("/etc/os-release", "ID=debian\n")
+        try write("/etc/initramfs-tools/modules", "# modules\n")
+        return root
+    }
+
+    @Test func displayHandoffInitAndSetupPrintTheSameOnTheSnapshot() throws {
+        let scratch = try Scratch()
+        let root = try Self.displayHost(in: scratch)
+        let replay = try Self.snapshot(of: root, in: scratch)
+        let gpu = LabLikeHost.gpu.description
+        let made = try CLI.vfioctl(["init", "--root", root, "--name", "equiv", "--device", gpu, "--vcpus", "2", "--memory", "4G"])
+        #expect(made.status == 0, "\(made.stderr)")
+        // Init found the tree's Secure Boot OVMF, so the note that it is missing is absent.
+        #expect(made.stdout.contains("/usr/share/OVMF/OVMF_CODE_4M.ms.fd") && !made.stdout.contains("not found on this host"))
+        let spec = scratch.path + "/equiv.toml"
+        try made.stdout.write(toFile: spec, atomically: true, encoding: .utf8)
+        let commands: [[String]] = [
+            ["bind", "--dry-run", "--take-display", gpu], ["bind", "--dry-run", "--json", "--take-display", gpu],
+            ["init", "--name", "equiv", "--device", gpu, "--vcpus", "2", "--memory", "4G"],
+            ["setup", "--dry-run", spec], ["plan", spec], ["shield", "--dry-run", "--cpus", "1"],
+        ]
+        for command in commands {
+            let tree = try CLI.vfioctl(command + ["--root", root]), snap = try CLI.vfioctl(command + ["--root", replay])
+            let c = command.joined(separator: " ")
+            #expect(tree.status == snap.status, "\(c): exit \(tree.status) on the tree, \(snap.status) on the snapshot\n\(snap.stderr)")
+            #expect(Self.normalised(tree.stdout, root: root) == Self.normalised(snap.stdout, root: replay),
+                    "\(c): stdout differs\n--- tree\n\(tree.stdout)\n--- snapshot\n\(snap.stdout)")
         }
     }
 }
