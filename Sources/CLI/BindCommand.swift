@@ -64,9 +64,10 @@ struct Bind: ParsableCommand {
         // leaves.
         let lock = dryRun ? nil : try HostChange.lock(session, command: (["bind"] + addresses.map(\.description)).joined(separator: " "))
         defer { withExtendedLifetime(lock) {} }
+        let loaded = session.facts(.bind, model: .inventory, groupsOf: targets, named: false)
         var host: HostModel
-        do { host = try HostLoader(session.files).load(.inventory, groupsOf: targets) } catch { throw CLIError("\(root.root): \(error)") }
-        let facts = BindFacts.load(session.files, host: host)
+        do { host = try loaded.hostModel() } catch { throw CLIError("\(root.root): \(error)") }
+        let facts = loaded.bind ?? BindFacts.load(session.files, host: host)
         var plan: BindPlan
         let options = BindOptions(force: force, takeDisplay: takeDisplay)
         do { plan = try BindPlanner.plan(targets, host: host, facts: facts, options: options) } catch {

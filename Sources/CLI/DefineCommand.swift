@@ -84,9 +84,10 @@ struct Define: ParsableCommand {
     /// What the user still does: setup and reboot when pending, restarts, notes, then the install itself.
     static func whatIsLeft(_ vm: VMSpec, specPath: String, plan: DefinePlan, session: HostSession) throws {
         var left: [String] = []
-        let host = try? session.load()
+        let facts = session.facts([.model, .boot])
+        let host = facts.host
         let vendor: CPUInfo.Vendor = host?.cpu.vendor ?? (vm.cpu.topoext ? .amd : .intel)
-        if let boot = try? BootConfig.plan(vm, cpuVendor: vendor, files: session.files, host: host?.devices.isEmpty == false ? host : nil) {
+        if let boot = try? BootConfig.plan(vm, cpuVendor: vendor, boot: facts.boot ?? BootFiles.load(session.files), host: host?.devices.isEmpty == false ? host : nil) {
             if !boot.edits.isEmpty {
                 left.append("vfioctl setup \(Self.shellLine([specPath])) --apply (boot configuration is not done yet), then reboot")
             } else if let host, !BootArguments.wanted(vm, cpuVendor: vendor, binding: boot.binding).allSatisfy({ $0 == "vfio-pci.ids=" || host.cmdline.arguments.contains($0) }) {

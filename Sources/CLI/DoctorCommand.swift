@@ -16,17 +16,18 @@ struct Doctor: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Show evidence for passing checks too.") var verbose = false
 
     func run() throws {
-        let (session, host) = try root.load()
+        let (session, facts, host) = try root.facts(.usage)
         for address in devices where host.device(address) == nil {
             throw CLIError("--device \(address): no such PCI device on this host (vfioctl list shows them)")
         }
         // What the host uses its devices for (mounts, default route, keyboards): HostNeeds judges groups by it.
-        let usage = HostUsage.load(session.files)
+        let usage = facts.hostUsage
         var targets = devices
         var specContext: SpecContext?
         if let specPath {
             let spec = try SpecFile.load(specPath)
-            specContext = SpecContext.load(path: specPath, spec: spec, reader: session.files)
+            let named = session.facts(.specFiles, spec: spec).specFiles ?? SpecFiles()
+            specContext = SpecContext(path: specPath, spec: spec, roms: named.roms)
             // A device missing from the host is spec.device-identity's finding, not a usage error.
             if targets.isEmpty { targets = spec.devices.map(\.address).filter { host.device($0) != nil } }
         }

@@ -18,8 +18,9 @@ struct Fleet: ParsableCommand {
         for path in snapshots {
             let session: HostSession
             do { session = try HostSession(root: path) } catch { throw CLIError(error.description) }
+            let facts = session.facts(.bind)
             let host: HostModel
-            do { host = try session.load() } catch { throw CLIError("\(path): \(error)") }
+            do { host = try facts.hostModel() } catch { throw CLIError("\(path): \(error)") }
             let fromFile = host.hostname
             let name = fromFile ?? nodeName(fromPath: path)
             guard FleetNodeName.isValid(name) else {
@@ -30,7 +31,7 @@ struct Fleet: ParsableCommand {
                 throw CLIError("\(path) and \(other) both name node \"\(escapingControls(name))\" (their hostname): one node per snapshot")
             }
             seen[name] = path
-            nodes.append(FleetNode(name: name, host: host, facts: BindFacts.load(session.files, host: host)))
+            nodes.append(FleetNode(name: name, host: host, facts: facts.bind ?? BindFacts.load(session.files, host: host)))
         }
         return nodes
     }

@@ -18,7 +18,7 @@ enum HostActions {
         executor.effects = .fromEnvironment()
         do {
             let union = try executor.cpusToShield(owner: vm, cpus: list)
-            let state = try ShieldLoader(files, affinity: LiveShieldKernel(files: files).affinityReader).load(forStatus: false)
+            let state = try session.facts(.shield, affinity: LiveShieldKernel(files: files).affinityReader).shieldState()
             let plan = try ShieldPlanner.plan(state, vmCPUs: union)
             let out = try executor.apply(plan, owner: vm, cpus: list)
             say("shielded CPUs \(plan.vmCPUs) (host on \(plan.housekeeping), \(plan.hierarchy)): \(out.changed) changes, journal \(executor.journal.path)")
@@ -67,7 +67,7 @@ enum HostActions {
                 try report(try executor.restore(), executor, say: say)
                 return
             }
-            let state = try ShieldLoader(files, affinity: LiveShieldKernel(files: files).affinityReader).load(forStatus: false)
+            let state = try session.facts(.shield, affinity: LiveShieldKernel(files: files).affinityReader).shieldState()
             switch try executor.release(owner: vm, state: state) {
             case .notOwner(let active):
                 say("VM \(vm) holds no shield: nothing to restore"

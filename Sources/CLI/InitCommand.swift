@@ -66,9 +66,9 @@ struct Init: ParsableCommand {
         }
         try guestOptions(&request)
         do { try request.validate() } catch { throw CLIError(error.message) }
-        let (session, host) = try root.load()
+        let (_, facts, host) = try root.facts([.usage, .firmware])
         do {
-            let (spec, notes) = try SpecBuilder.build(request, host: host, files: session.files)
+            let (spec, notes) = try SpecBuilder.build(request, host: host, usage: facts.hostUsage, firmware: facts.firmware ?? FirmwareFiles())
             Output.write(spec.toml(notes: notes))
         } catch {
             throw CLIError(error.description)

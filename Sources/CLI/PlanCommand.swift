@@ -12,8 +12,8 @@ struct Plan: ParsableCommand {
 
     func run() throws {
         let vm = try SpecFile.load(spec)
-        let (session, host) = try root.load()
-        let (text, problems) = PlanExplainer.report(vm, host: host, files: session.files)
+        let (_, facts, host) = try root.facts([.usage, .specFiles], spec: vm)
+        let (text, problems) = PlanExplainer.report(vm, host: host, usage: facts.hostUsage, specFiles: facts.specFiles ?? SpecFiles())
         Output.write(text)
         if !problems.isEmpty { throw ExitCode(1) }
     }

@@ -61,10 +61,11 @@ struct Setup: ParsableCommand {
         let vm = try SpecFile.load(spec)
         // Only the CPU vendor matters here (intel_iommu=on); a bare /etc tree (no sys/, proc/) is fine.
         // The host model also tells which devices the host keeps with the same ids (bound by address then).
-        let host = try? session.load()
+        let facts = session.facts([.model, .boot])
+        let host = facts.host
         let vendor: CPUInfo.Vendor = host?.cpu.vendor ?? (vm.cpu.topoext ? .amd : .intel)
         let plan: BootPlan
-        do { plan = try BootConfig.plan(vm, cpuVendor: vendor, files: session.files, host: host?.devices.isEmpty == false ? host : nil) } catch {
+        do { plan = try BootConfig.plan(vm, cpuVendor: vendor, boot: facts.boot ?? BootFiles.load(session.files), host: host?.devices.isEmpty == false ? host : nil) } catch {
             throw CLIError(error.description)
         }
         if mode == .dryRun || plan.edits.isEmpty {

@@ -53,7 +53,7 @@ struct Shield: ParsableCommand {
         let executor = ShieldExecutor(files: files, writer: RootedHostWriter(files: files), kernel: LiveShieldKernel(files: files))
         do {
             if status {
-                let state = try ShieldLoader(files).load()
+                let state = try session.facts([.shield, .shieldStatus]).shieldState()
                 let records = try executor.records()
                 let st = ShieldStatus.evaluate(records: records, state: state)
                 Output.write(st.text())
@@ -64,7 +64,7 @@ struct Shield: ParsableCommand {
             }
             let list = try vmCPUs()
             let union = try executor.cpusToShield(owner: vm, cpus: list)
-            let state = try ShieldLoader(files, affinity: LiveShieldKernel(files: files).affinityReader).load(forStatus: false)
+            let state = try session.facts(.shield, affinity: LiveShieldKernel(files: files).affinityReader).shieldState()
             let plan = try ShieldPlanner.plan(state, vmCPUs: union)
             if union != list { print("other VMs hold shields: the shield would cover CPUs \(union)") }
             Output.write(plan.dryRunText())

@@ -13,11 +13,10 @@ struct SnapshotCommand: ParsableCommand {
     func run() throws {
         let session = try root.open()
         let recorder = RecordingReader(session.files)
+        // Every command plans on these facts and reads nothing else of the host, so their read set is what any
+        // command's dry run replays.
         let host: HostModel
-        do { host = try session.load(reader: recorder) } catch { throw CLIError("\(root.root): \(error)") }
-        // Doctor's checks read nothing beyond the model and what the host uses its devices for (HostNeeds' facts),
-        // so loading both is the complete read set.
-        _ = HostUsage.load(recorder)
+        do { host = try session.facts(.all, reader: recorder).hostModel() } catch { throw CLIError("\(root.root): \(error)") }
         do {
             let summary = try Snapshot.write(accesses: recorder.accesses, from: session.files, to: output)
             print("wrote \(output): \(host.devices.count) PCI devices, \(summary.files) files, \(summary.links) links, \(summary.redactions) values redacted")

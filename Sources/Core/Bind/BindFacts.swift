@@ -1,6 +1,6 @@
 /// What a bind needs to know about the host beyond `HostModel`'s inventory: which PCI functions hold the root
 /// filesystem and the default route, and what shows the console (vtconsoles, firmware framebuffers, the display
-/// manager, the DRM driver's module). Read through `HostFileReader`, so it is testable on any tree.
+/// manager, the DRM driver's module). Read by the fact layer (`HostFacts`, scope `.bind`).
 public struct BindFacts: Sendable, Equatable {
     /// What the host uses its functions for (root filesystem, default route, mounts, keyboards, /proc/fb): the facts
     /// `HostNeeds` judges the group by.
@@ -40,37 +40,4 @@ public struct BindFacts: Sendable, Equatable {
     /// Platform drivers of firmware framebuffers: efifb, vesafb, simplefb/simpledrm (drivers/video/fbdev,
     /// drivers/gpu/drm/tiny/simpledrm.c).
     public static let firmwareFramebufferDrivers = ["efi-framebuffer", "vesa-framebuffer", "simple-framebuffer"]
-
-    public static func load(_ files: any HostFileReader, host: HostModel) -> BindFacts {
-        var facts = BindFacts()
-        facts.usage = HostUsage.load(files)
-        for name in (try? files.listOptionalDirectory("/sys/class/vtconsole")) ?? [] {
-            let dir = "/sys/class/vtconsole/\(name)"
-            let bound = (try? files.readOptionalText("\(dir)/bind")) ?? nil
-            let title = ((try? files.readOptionalText("\(dir)/name")) ?? nil) ?? ""
-            if bound == "1", title.contains("frame buffer") { facts.boundFramebufferConsoles.append(name) }
-        }
-        for driver in firmwareFramebufferDrivers {
-            for entry in (try? files.listOptionalDirectory("/sys/bus/platform/drivers/\(driver)")) ?? []
-            where entry.contains(".") && files.kind(of: "/sys/bus/platform/devices/\(entry)") != nil {
-                facts.firmwareFramebuffers.append(PlatformBinding(driver: driver, device: entry))
-            }
-        }
-        if files.exists("/run/systemd/system"),
-           let target = try? files.readLink("/etc/systemd/system/display-manager.service") {
-            facts.displayManagerUnit = HostPath.lastComponent(target)
-        }
-        for driver in Set(host.devices.compactMap(\.driver)) {
-            if let module = try? files.readLinkName("\(PCIDriverPaths.driver(driver))/module"), files.exists("/sys/module/\(module)/initstate") {
-                facts.driverModules[driver] = module
-            }
-            if let bound = try? files.listDirectory(PCIDriverPaths.driver(driver)) {
-                facts.driverDevices[driver] = bound.compactMap { PCIAddress($0) }.sorted()
-            }
-        }
-        facts.moduleHolders = ProcParsers.moduleHolders(((try? files.readOptionalText("/proc/modules")) ?? nil) ?? "")
-        facts.vfioPCIAvailable = files.kind(of: PCIDriverPaths.driver(PCIDriverPaths.vfioPCI)) == .directory
-            || files.exists("/sys/module/vfio_pci")
-        return facts
-    }
 }

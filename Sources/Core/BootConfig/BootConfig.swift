@@ -62,10 +62,16 @@ public enum BootConfig {
     /// (``BootBinding``); without it (a bare /etc tree) every id is used and a note says so.
     public static func plan(_ spec: VMSpec, cpuVendor: CPUInfo.Vendor, files: any HostFileReader,
                             host: HostModel? = nil) throws(BootConfigError) -> BootPlan {
+        try plan(spec, cpuVendor: cpuVendor, boot: BootFiles.load(files), host: host)
+    }
+
+    /// The plan as a pure function of the boot configuration read by `BootFiles.load`.
+    public static func plan(_ spec: VMSpec, cpuVendor: CPUInfo.Vendor, boot: BootFiles,
+                            host: HostModel? = nil) throws(BootConfigError) -> BootPlan {
         // Module names and ids go into modprobe.d and the kernel command line: only a valid spec may.
         do { try spec.validate() } catch { throw BootConfigError("VM spec", error.message) }
         let binding = BootBinding.of(spec, host: host)
-        let os = OSRelease(files)
+        let os = boot.osRelease
         var edits: [FileEdit] = []
         var commands: [String] = []
         var notes: [String] = []
@@ -76,7 +82,7 @@ public enum BootConfig {
         var hugepages1G: Int?
         if spec.hugepages == .size1G {
             let pages = spec.memoryMiB / 1024
-            let current = configuredArguments(files) ?? []
+            let current = configuredArguments(boot) ?? []
             let sizes = Set(current.filter { $0.hasPrefix("hugepagesz=") })
             if sizes.isEmpty || sizes == ["hugepagesz=1G"] {
                 // Another VM may need more: never lower a count that is already configured.
@@ -89,70 +95,70 @@ public enum BootConfig {
         let args = BootArguments.wanted(spec, cpuVendor: cpuVendor, binding: binding, hugepages1G: hugepages1G)
 
         // Kernel command line.
-        let loader = try detectBootloader(files)
+        let loader = try detectBootloader(boot)
         switch loader {
         case .grub:
-            let old = try readExisting(files, "/etc/default/grub")
+            let old = try readExisting(boot, "/etc/default/grub")
             let new = try GrubDefault.merge(old, args: args, path: "/etc/default/grub")
             edits.append(FileEdit(path: "/etc/default/grub", old: old, new: new, why: "kernel arguments for the next boot"))
             if os.isFedoraLike { commands.append("grub2-mkconfig -o /boot/grub2/grub.cfg") }
-            else if os.isDebianLike || files.kind(of: "/usr/sbin/update-grub") == .regular { commands.append("update-grub") }
+            else if os.isDebianLike || boot.kind(of: "/usr/sbin/update-grub") == .regular { commands.append("update-grub") }
             else { commands.append("grub-mkconfig -o /boot/grub/grub.cfg") }
         case .kernelCmdline:
-            let old = try readExisting(files, "/etc/kernel/cmdline")
+            let old = try readExisting(boot, "/etc/kernel/cmdline")
             edits.append(FileEdit(path: "/etc/kernel/cmdline", old: old, new: try KernelCmdlineFile.merge(old, args: args, path: "/etc/kernel/cmdline"), why: "kernel arguments for the next boot"))
-            if os.id == "proxmox" || files.kind(of: "/usr/sbin/proxmox-boot-tool") == .regular || files.kind(of: "/etc/kernel/proxmox-boot-uuids") == .regular {
+            if os.id == "proxmox" || boot.kind(of: "/usr/sbin/proxmox-boot-tool") == .regular || boot.kind(of: "/etc/kernel/proxmox-boot-uuids") == .regular {
                 commands.append("proxmox-boot-tool refresh")
             } else {
                 commands.append("kernel-install add $(uname -r) /usr/lib/modules/$(uname -r)/vmlinuz")
             }
         case .kernelstub:
-            let old = try readExisting(files, "/etc/kernelstub/configuration")
+            let old = try readExisting(boot, "/etc/kernelstub/configuration")
             edits.append(FileEdit(path: "/etc/kernelstub/configuration", old: old, new: try Kernelstub.merge(old, args: args), why: "kernel arguments for the next boot"))
             commands.append("kernelstub -v")
         case .systemdBoot:
-            for path in blsEntries(files) {
-                let old = try readExisting(files, path)
+            for path in blsEntries(boot) {
+                let old = try readExisting(boot, path)
                 edits.append(FileEdit(path: path, old: old, new: try BLSEntry.merge(old, args: args, path: path), why: "kernel arguments of a boot entry (read directly by systemd-boot)"))
             }
-            if let old = try read(files, "/etc/kernel/cmdline") {
+            if let old = try boot.read("/etc/kernel/cmdline") {
                 edits.append(FileEdit(path: "/etc/kernel/cmdline", old: old, new: try KernelCmdlineFile.merge(old, args: args, path: "/etc/kernel/cmdline"), why: "kernel arguments for entries kernel-install adds later"))
             } else {
                 notes.append("systemd-boot reads the entries directly; a kernel package that writes new entries may not carry these arguments (write them to /etc/kernel/cmdline too)")
             }
         case .grubbyBLS:
-            for path in blsEntries(files) {
-                let old = try readExisting(files, path)
+            for path in blsEntries(boot) {
+                let old = try readExisting(boot, path)
                 edits.append(FileEdit(path: path, old: old, new: try BLSEntry.merge(old, args: args, path: path), why: "kernel arguments of an installed kernel"))
             }
-            if let old = try read(files, "/etc/default/grub") {
+            if let old = try boot.read("/etc/default/grub") {
                 edits.append(FileEdit(path: "/etc/default/grub", old: old, new: try GrubDefault.merge(old, args: args, path: "/etc/default/grub"), why: "kernel arguments for kernels installed later"))
             }
-            if let old = try read(files, "/etc/kernel/cmdline") {
+            if let old = try boot.read("/etc/kernel/cmdline") {
                 edits.append(FileEdit(path: "/etc/kernel/cmdline", old: old, new: try KernelCmdlineFile.merge(old, args: args, path: "/etc/kernel/cmdline"), why: "kernel arguments for kernels installed later"))
             }
             commands.append("grubby --info=ALL   # check: every entry lists the new arguments")
         }
 
         // modprobe.d
-        edits += try Modprobe.edits(spec, binding: binding, files: files)
+        edits += try Modprobe.edits(spec, binding: binding, boot: boot)
         let byAddress = !binding.addresses.isEmpty
         if byAddress {
             let path = AddressBindingFiles.script
-            edits.append(FileEdit(path: path, old: try read(files, path), new: AddressBindingFiles.scriptText(owner: "VM \"\(spec.name)\"", binding: binding),
+            edits.append(FileEdit(path: path, old: try boot.read(path), new: AddressBindingFiles.scriptText(owner: "VM \"\(spec.name)\"", binding: binding),
                                   why: "driver_override for \(binding.addresses.map(\.description).joined(separator: " ")) before vfio-pci loads (run by modprobe's install line)",
                                   mode: 0o755))
         }
 
         // initramfs
-        let kernel = KernelVersion.installed(files)
+        let kernel = boot.kernel
         var modules = ["vfio_pci", "vfio", "vfio_iommu_type1"]
         if let kernel, kernel < KernelVersion(6, 2) { modules.append("vfio_virqfd") }
         if kernel == nil { notes.append("kernel version unknown (/proc/sys/kernel/osrelease, /lib/modules): assuming ≥ 6.2, so no vfio_virqfd") }
-        let tool = detectInitramfs(files)
+        let tool = detectInitramfs(boot)
         switch tool {
         case .mkinitcpio:
-            let old = try readExisting(files, "/etc/mkinitcpio.conf")
+            let old = try readExisting(boot, "/etc/mkinitcpio.conf")
             // The modconf hook copies /etc/modprobe.d into the image: without it the softdeps (and the install
             // line of address binding) are not seen while the initramfs loads the GPU driver.
             if !Mkinitcpio.hasHook(old, "modconf") {
@@ -168,7 +174,7 @@ public enum BootConfig {
             commands.append("mkinitcpio -P")
         case .dracut:
             let path = "/etc/dracut.conf.d/10-vfioctl.conf"
-            let old = try read(files, path)
+            let old = try boot.read(path)
             var lines = ["# Written by vfioctl setup: vfio-pci must claim the passed devices before their drivers load.",
                          "force_drivers+=\" \(modules.joined(separator: " ")) \""]
             if byAddress { lines.append("install_items+=\" \(AddressBindingFiles.script) \"") }
@@ -176,7 +182,7 @@ public enum BootConfig {
                                   why: byAddress ? "vfio modules in the initramfs, loaded first; the driver_override script in the image" : "vfio modules in the initramfs, loaded first"))
             commands.append("dracut -f --regenerate-all")
         case .booster:
-            let old = try readExisting(files, "/etc/booster.yaml")
+            let old = try readExisting(boot, "/etc/booster.yaml")
             if byAddress {
                 // booster loads modules itself, not through modprobe, so the install line never runs in its image.
                 throw BootConfigError(Booster.path, "booster does not run modprobe's install commands, which binding \(binding.addresses.map(\.description).joined(separator: ", ")) by address needs: use mkinitcpio, dracut or initramfs-tools on this host, or pass the host's twin devices too")
@@ -184,11 +190,11 @@ public enum BootConfig {
             edits.append(FileEdit(path: "/etc/booster.yaml", old: old, new: try Booster.merge(old, modules: modules), why: "vfio modules loaded first"))
             commands.append("/usr/lib/booster/regenerate_images")
         case .initramfsTools:
-            let old = try read(files, "/etc/initramfs-tools/modules") ?? ""
-            edits.append(FileEdit(path: "/etc/initramfs-tools/modules", old: try read(files, "/etc/initramfs-tools/modules"), new: InitramfsToolsModules.merge(old, modules: modules), why: "vfio modules in the initramfs, before the GPU drivers"))
+            let old = try boot.read("/etc/initramfs-tools/modules") ?? ""
+            edits.append(FileEdit(path: "/etc/initramfs-tools/modules", old: try boot.read("/etc/initramfs-tools/modules"), new: InitramfsToolsModules.merge(old, modules: modules), why: "vfio modules in the initramfs, before the GPU drivers"))
             if byAddress {
                 let hook = AddressBindingFiles.initramfsToolsHook
-                edits.append(FileEdit(path: hook, old: try read(files, hook), new: AddressBindingFiles.initramfsToolsHookText(vm: spec.name),
+                edits.append(FileEdit(path: hook, old: try boot.read(hook), new: AddressBindingFiles.initramfsToolsHookText(vm: spec.name),
                                       why: "copies the driver_override script into the initramfs", mode: 0o755))
             }
             commands.append("update-initramfs -u -k all")
@@ -201,82 +207,75 @@ public enum BootConfig {
     }
 
     /// Boot Loader Specification entries: `/boot`, `/efi` or `/boot/efi` + `/loader/entries/*.conf`.
-    static func blsEntries(_ files: any HostFileReader) -> [String] {
-        for dir in ["/boot/loader/entries", "/efi/loader/entries", "/boot/efi/loader/entries"] {
-            let names = ((try? files.listDirectory(dir)) ?? []).filter { $0.hasSuffix(".conf") }.sorted()
+    static func blsEntries(_ boot: BootFiles) -> [String] {
+        for dir in BootFiles.blsDirectories {
+            let names = boot.list(dir).filter { $0.hasSuffix(".conf") }.sorted()
             if !names.isEmpty { return names.map { dir + "/" + $0 } }
         }
         return []
     }
 
     public static func detectBootloader(_ files: any HostFileReader) throws(BootConfigError) -> Bootloader {
-        if files.kind(of: "/etc/kernelstub/configuration") == .regular { return .kernelstub }
-        let bls = !blsEntries(files).isEmpty
-        if files.kind(of: "/etc/kernel/cmdline") == .regular && !bls { return .kernelCmdline }
-        if bls, let grub = try read(files, "/etc/default/grub"), grub.contains("GRUB_ENABLE_BLSCFG=true") { return .grubbyBLS }
-        if bls && files.kind(of: "/etc/default/grub") != .regular { return .systemdBoot }
-        if files.kind(of: "/etc/default/grub") == .regular { return .grub }
+        try detectBootloader(BootFiles.load(files))
+    }
+
+    public static func detectBootloader(_ boot: BootFiles) throws(BootConfigError) -> Bootloader {
+        if boot.kind(of: "/etc/kernelstub/configuration") == .regular { return .kernelstub }
+        let bls = !blsEntries(boot).isEmpty
+        if boot.kind(of: "/etc/kernel/cmdline") == .regular && !bls { return .kernelCmdline }
+        if bls, let grub = try boot.read("/etc/default/grub"), grub.contains("GRUB_ENABLE_BLSCFG=true") { return .grubbyBLS }
+        if bls && boot.kind(of: "/etc/default/grub") != .regular { return .systemdBoot }
+        if boot.kind(of: "/etc/default/grub") == .regular { return .grub }
         throw BootConfigError("/etc", "no bootloader configuration found (looked for /etc/default/grub, /etc/kernel/cmdline, /etc/kernelstub/configuration, /boot/loader/entries)")
     }
 
     public static func detectInitramfs(_ files: any HostFileReader) -> InitramfsTool? {
-        if files.kind(of: "/etc/mkinitcpio.conf") == .regular { return .mkinitcpio }
-        if files.kind(of: "/etc/booster.yaml") == .regular { return .booster }
-        if files.kind(of: "/etc/dracut.conf") == .regular || files.kind(of: "/etc/dracut.conf.d") == .directory { return .dracut }
-        if files.kind(of: "/etc/initramfs-tools") == .directory { return .initramfsTools }
+        detectInitramfs(BootFiles.load(files))
+    }
+
+    public static func detectInitramfs(_ boot: BootFiles) -> InitramfsTool? {
+        if boot.kind(of: "/etc/mkinitcpio.conf") == .regular { return .mkinitcpio }
+        if boot.kind(of: "/etc/booster.yaml") == .regular { return .booster }
+        if boot.kind(of: "/etc/dracut.conf") == .regular || boot.kind(of: "/etc/dracut.conf.d") == .directory { return .dracut }
+        if boot.kind(of: "/etc/initramfs-tools") == .directory { return .initramfsTools }
         return nil
     }
 
     /// The kernel arguments the bootloader configuration will boot next (for doctor's "configured but not booted").
     public static func configuredArguments(_ files: any HostFileReader) -> [String]? {
-        guard let loader = try? detectBootloader(files) else { return nil }
+        configuredArguments(BootFiles.load(files))
+    }
+
+    public static func configuredArguments(_ boot: BootFiles) -> [String]? {
+        guard let loader = try? detectBootloader(boot) else { return nil }
         switch loader {
         case .grub:
-            guard let text = try? read(files, "/etc/default/grub") else { return nil }
+            guard let text = try? boot.read("/etc/default/grub") else { return nil }
             return (try? GrubDefault.arguments(text, path: "/etc/default/grub")) ?? nil
         case .kernelCmdline:
-            return (try? read(files, "/etc/kernel/cmdline")).flatMap { $0.map { KernelCommandLine(splitLines($0).joined(separator: " ")).arguments } }
+            return (try? boot.read("/etc/kernel/cmdline")).flatMap { $0.map { KernelCommandLine(splitLines($0).joined(separator: " ")).arguments } }
         case .kernelstub:
-            return (try? read(files, "/etc/kernelstub/configuration")).flatMap { $0.flatMap { try? Kernelstub.options($0).options } }
+            return (try? boot.read("/etc/kernelstub/configuration")).flatMap { $0.flatMap { try? Kernelstub.options($0).options } }
         case .grubbyBLS, .systemdBoot:
-            guard let path = blsEntries(files).last, let text = try? read(files, path) else { return nil }
+            guard let path = blsEntries(boot).last, let text = try? boot.read(path) else { return nil }
             return splitLines(text).first { $0.hasPrefix("options ") }.map { KernelCommandLine(String($0.dropFirst(8))).arguments }
         }
     }
 
     /// A file detection found: its disappearance (or a BLS name that is a dangling link) is an error, not a trap.
-    static func readExisting(_ files: any HostFileReader, _ path: String) throws(BootConfigError) -> String {
-        guard let text = try read(files, path) else { throw BootConfigError(path, "disappeared while reading the boot configuration") }
+    static func readExisting(_ boot: BootFiles, _ path: String) throws(BootConfigError) -> String {
+        guard let text = try boot.read(path) else { throw BootConfigError(path, "disappeared while reading the boot configuration") }
         return text
-    }
-
-    /// Configuration files are small; anything larger is not one vfioctl should rewrite whole.
-    static let maxConfigBytes = 1 << 20
-
-    static func read(_ files: any HostFileReader, _ path: String) throws(BootConfigError) -> String? {
-        guard files.kind(of: path) != nil else { return nil }
-        do {
-            let bytes = try files.readBytes(path)
-            guard bytes.count <= maxConfigBytes else { throw BootConfigError(path, "larger than \(maxConfigBytes) bytes: not a configuration file vfioctl edits") }
-            guard let text = String(validating: bytes, as: UTF8.self) else { throw BootConfigError(path, "not UTF-8 text: refusing to edit") }
-            return text
-        } catch let e as FileReadError {
-            throw BootConfigError(path, "cannot read: \(e)")
-        } catch let e as BootConfigError {
-            throw e
-        } catch {
-            throw BootConfigError(path, "cannot read")
-        }
     }
 }
 
 /// `/etc/os-release` ID and ID_LIKE.
-struct OSRelease {
+struct OSRelease: Sendable {
     var id = ""
     var like: [String] = []
-    init(_ files: any HostFileReader) {
-        guard let bytes = try? files.readBytes("/etc/os-release") else { return }
-        for line in splitLines(String(decoding: bytes, as: UTF8.self)) {
+    init() {}
+    init(text: String) {
+        for line in splitLines(text) {
             let parts = line.split(separator: "=", maxSplits: 1)
             guard parts.count == 2 else { continue }
             let value = parts[1].filter { $0 != "\"" && $0 != "'" }
@@ -304,13 +303,6 @@ public struct KernelVersion: Comparable, Sendable {
     }
 
     public static func < (a: KernelVersion, b: KernelVersion) -> Bool { (a.major, a.minor) < (b.major, b.minor) }
-
-    /// The running kernel (`/proc/sys/kernel/osrelease`), else the newest under `/lib/modules`.
-    static func installed(_ files: any HostFileReader) -> KernelVersion? {
-        if let bytes = try? files.readBytes("/proc/sys/kernel/osrelease"), let v = KernelVersion(String(decoding: bytes, as: UTF8.self)) { return v }
-        let dirs = ((try? files.listDirectory("/lib/modules")) ?? []) + ((try? files.listDirectory("/usr/lib/modules")) ?? [])
-        return dirs.compactMap(KernelVersion.init).max()
-    }
 }
 
 extension BootPlan {

@@ -150,13 +150,13 @@ enum Kernelstub {
 /// `/etc/modprobe.d`: `options vfio-pci ids=` and `softdep DRIVER pre: vfio-pci`, in vfioctl's own file unless
 /// another file already sets vfio-pci's ids (then that line is updated, so two files never disagree).
 enum Modprobe {
-    static func edits(_ spec: VMSpec, binding: BootBinding, files: any HostFileReader) throws(BootConfigError) -> [FileEdit] {
+    static func edits(_ spec: VMSpec, binding: BootBinding, boot: BootFiles) throws(BootConfigError) -> [FileEdit] {
         var edits: [FileEdit] = []
         let ids = binding.ids.joined(separator: ",")
         var idsElsewhere = false
-        for name in ((try? files.listDirectory("/etc/modprobe.d")) ?? []) where name.hasSuffix(".conf") && "/etc/modprobe.d/" + name != BootConfig.modprobeFile {
+        for name in boot.list(BootFiles.modprobeDirectory) where name.hasSuffix(".conf") && "/etc/modprobe.d/" + name != BootConfig.modprobeFile {
             let path = "/etc/modprobe.d/" + name
-            guard let old = try BootConfig.read(files, path) else { continue }
+            guard let old = try boot.read(path) else { continue }
             var lines = splitLines(old)
             var changed = false
             for (i, line) in lines.enumerated() {
@@ -185,7 +185,7 @@ enum Modprobe {
         }
         for d in spec.softdepDrivers { out.append("softdep \(d) pre: vfio-pci") }
         for b in spec.boot.blacklist { out.append("blacklist \(b)") }
-        let old = try BootConfig.read(files, BootConfig.modprobeFile)
+        let old = try boot.read(BootConfig.modprobeFile)
         if let old, !old.hasPrefix("# Written by vfioctl setup") {
             throw BootConfigError(BootConfig.modprobeFile, line: 1, "exists but was not written by vfioctl: refusing to overwrite")
         }

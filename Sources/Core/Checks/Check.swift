@@ -84,15 +84,6 @@ public struct SpecContext: Sendable {
         self.spec = spec
         self.roms = roms
     }
-
-    /// Reads every ROM the spec names through `reader`.
-    public static func load(path: String, spec: VMSpec, reader: any HostFileReader) -> SpecContext {
-        var roms: [String: Result<OptionROM, FileReadError>] = [:]
-        for rom in spec.devices.compactMap(\.rom) where roms[rom] == nil {
-            do { roms[rom] = .success(try ROMParser.parse(file: rom, from: reader)) } catch { roms[rom] = .failure(error) }
-        }
-        return SpecContext(path: path, spec: spec, roms: roms)
-    }
 }
 
 /// A doctor check: a stable id (never renumbered), a title, and a pure evaluation over the host model.

@@ -25,7 +25,7 @@ public struct HostLoader: Sendable {
         self.files = files
     }
 
-    public static let pciDevicesDir = "/sys/bus/pci/devices"
+    public static let pciDevicesDir = SysfsPaths.pciDevices
 
     /// `groupsOf`: read only these functions and the other members of their IOMMU groups (a bind needs no
     /// more); the IOMMU facts stay whole. Addresses that do not exist are left out, for the caller to report.
@@ -59,8 +59,9 @@ public struct HostLoader: Sendable {
             }
             // No bootloader configuration at all is a normal answer (containers, unusual setups); one that is
             // found but whose arguments cannot be read is a problem, or doctor would compare against nothing.
-            if let loader = try? BootConfig.detectBootloader(files) {
-                if let args = BootConfig.configuredArguments(files) {
+            let boot = BootFiles.load(files)
+            if let loader = try? BootConfig.detectBootloader(boot) {
+                if let args = BootConfig.configuredArguments(boot) {
                     host.configuredBoot = ConfiguredBoot(bootloader: loader, arguments: args)
                 } else {
                     problems.add(loader.configurationFile, "\(loader.rawValue) found, but no kernel arguments could be read from it")

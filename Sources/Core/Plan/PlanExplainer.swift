@@ -9,6 +9,12 @@ public enum PlanExplainer {
     /// What the host needs is `HostNeeds`' verdict on `usage` (read through `files` when not given); a spec asks
     /// for the display handoff, so the boot display alone is no problem.
     public static func report(_ spec: VMSpec, host: HostModel, files: (any HostFileReader)? = nil, usage: HostUsage? = nil) -> (text: String, problems: [String]) {
+        report(spec, host: host, usage: usage ?? files.map { HostUsage.load($0) } ?? HostUsage(model: host),
+               specFiles: files.map { SpecFiles.load($0, spec: spec) })
+    }
+
+    /// The report as a pure function of facts: `specFiles` nil leaves out the checks of the files the spec names.
+    public static func report(_ spec: VMSpec, host: HostModel, usage hostUsage: HostUsage, specFiles: SpecFiles?) -> (text: String, problems: [String]) {
         // Below, spec numbers are multiplied freely: that is safe only inside SpecRules' caps.
         do { try spec.validate() } catch {
             return ("VM \(SpecRules.visible(spec.name)): the spec is not valid\n\nTo fix (1)\n  - \(error.message)\n", [error.message])
@@ -16,7 +22,6 @@ public enum PlanExplainer {
         var out: [String] = []
         var problems: [String] = []
         let cpu = host.cpu
-        let hostUsage = usage ?? files.map { HostUsage.load($0) } ?? HostUsage(model: host)
         out.append("VM \(spec.name): \(spec.vcpus) vCPUs, \(MemorySize.format(mib: spec.memoryMiB)) memory\(spec.hugepages.map { " on \($0.rawValue) hugepages" } ?? ""), \(spec.devices.count) passed PCI function\(spec.devices.count == 1 ? "" : "s")")
         out.append("")
 
@@ -134,17 +139,17 @@ public enum PlanExplainer {
         // Countermeasures
         out.append("Guest settings")
         out.append("  machine q35, OVMF \(spec.firmware.code), NVRAM \(spec.firmware.nvram)")
-        if let files {
+        if let specFiles {
             for (what, path) in [("OVMF code", spec.firmware.code), ("OVMF NVRAM template", spec.firmware.vars)] + spec.devices.compactMap({ d in d.rom.map { ("ROM of \(d.address)", $0) } })
-            where files.kind(of: path) != .regular {
+            where specFiles.kind(of: path) != .regular {
                 // A warning, not a problem: the spec may be planned on one machine and run on another.
                 out.append("  warning: \(what) \(path) is not on this host\(what.hasPrefix("OVMF") ? " (install ovmf / edk2-ovmf)" : "")")
             }
             // Every spec boots OVMF: a ROM without an x86-64 EFI image leaves the screen dark until the guest driver.
             for d in spec.devices {
-                guard let rom = d.rom, files.kind(of: rom) == .regular else { continue }
+                guard let rom = d.rom, specFiles.kind(of: rom) == .regular, let parsed = specFiles.roms[rom] else { continue }
                 let issues: [ROMIssue]
-                do { issues = try ROMParser.parse(file: rom, from: files).issues(vendor: d.vendorID, device: d.deviceID, uefiGuest: true) } catch {
+                do { issues = try parsed.get().issues(vendor: d.vendorID, device: d.deviceID, uefiGuest: true) } catch {
                     out.append("  warning: ROM of \(d.address) \(rom) cannot be read: \(error)")
                     continue
                 }
@@ -177,12 +182,12 @@ public enum PlanExplainer {
             }
         }
         for d in spec.disks {
-            out.append("  disk \(d.path) (\(d.format), \(d.bus.rawValue)\(d.sizeMiB.map { ", \(MemorySize.format(mib: $0))" } ?? ""))\(files != nil && !d.isBlockDevice && files?.kind(of: d.path) == nil ? ": not created yet (vfioctl define creates it)" : "")")
+            out.append("  disk \(d.path) (\(d.format), \(d.bus.rawValue)\(d.sizeMiB.map { ", \(MemorySize.format(mib: $0))" } ?? ""))\(specFiles != nil && !d.isBlockDevice && specFiles?.kind(of: d.path) == nil ? ": not created yet (vfioctl define creates it)" : "")")
         }
         for (what, iso) in [("installer", spec.install.iso), ("virtio-win drivers", spec.install.virtioISO)] {
             guard let iso else { continue }
             out.append("  CD-ROM \(what): \(iso)")
-            if let files, files.kind(of: iso) != .regular { out.append("  warning: \(iso) is not on this host") }
+            if let specFiles, specFiles.kind(of: iso) != .regular { out.append("  warning: \(iso) is not on this host") }
         }
         if spec.os?.isWindows == true, spec.disks.first?.bus == .virtio, spec.install.iso != nil, spec.install.virtioISO == nil {
             out.append("  warning: Windows setup finds no virtio disk without the virtio-win ISO ([install] virtio-iso) or bus = \"sata\"")

@@ -78,7 +78,11 @@ public enum OVMFPaths {
     ]
 
     public static func find(_ files: any HostFileReader, secureBoot: Bool = false) -> (code: String, vars: String)? {
-        (secureBoot ? secureBootCandidates : candidates).first { files.kind(of: $0.code) == .regular && files.kind(of: $0.vars) == .regular }
+        find(FirmwareFiles.load(files), secureBoot: secureBoot)
+    }
+
+    public static func find(_ firmware: FirmwareFiles, secureBoot: Bool = false) -> (code: String, vars: String)? {
+        (secureBoot ? secureBootCandidates : candidates).first { firmware.present.contains($0.code) && firmware.present.contains($0.vars) }
     }
 }
 
@@ -87,8 +91,13 @@ public enum SpecBuilder {
     public static let defaultVendorID = "0123456789ab"
 
     /// Builds a starting spec for `host`: devices expanded to their groups' endpoints, a CPU plan, firmware found
-    /// through `files`, vendor countermeasures. Returns the spec and notes explaining the choices.
+    /// on this host, vendor countermeasures. Returns the spec and notes explaining the choices.
     public static func build(_ request: InitRequest, host: HostModel, files: any HostFileReader) throws(PlanError) -> (VMSpec, [String]) {
+        try build(request, host: host, usage: HostUsage.load(files), firmware: FirmwareFiles.load(files))
+    }
+
+    /// The spec as a pure function of the inventory, what the host uses (`HostNeeds`) and the OVMF builds present.
+    public static func build(_ request: InitRequest, host: HostModel, usage: HostUsage, firmware: FirmwareFiles) throws(PlanError) -> (VMSpec, [String]) {
         var notes: [String] = []
         do { try request.validate() } catch { throw PlanError(error.message) }
         guard host.iommu.enabled else {
@@ -98,7 +107,6 @@ public enum SpecBuilder {
         var spec = VMSpec(name: request.name, vcpus: request.vcpus, memoryMiB: request.memoryMiB)
 
         var seen = Set<PCIAddress>()
-        let usage = HostUsage.load(files)
         for address in request.devices {
             guard let device = host.device(address) else {
                 throw PlanError("--device \(address): no such PCI device on this host (vfioctl list shows them)")
@@ -156,7 +164,7 @@ public enum SpecBuilder {
         let secure = os == .windows11
         spec.firmware.secureBoot = secure
         spec.tpm = secure
-        if let fw = OVMFPaths.find(files, secureBoot: secure) {
+        if let fw = OVMFPaths.find(firmware, secureBoot: secure) {
             spec.firmware.code = fw.code
             spec.firmware.vars = fw.vars
         } else if secure {

@@ -18,16 +18,16 @@ public struct ShieldLoader: Sendable {
         self.affinity = affinity
     }
 
-    public static let workqueueMask = "/sys/devices/virtual/workqueue/cpumask"
-    public static let writebackMask = "/sys/bus/workqueue/devices/writeback/cpumask"
-    public static let defaultSMPAffinity = "/proc/irq/default_smp_affinity"
+    public static let workqueueMask = SysfsPaths.workqueueMask
+    public static let writebackMask = SysfsPaths.writebackMask
+    public static let defaultSMPAffinity = SysfsPaths.defaultSMPAffinity
 
     /// `forStatus`: every detail `shield --status` reports. A plan needs less, and reading it costs a file per
     /// task: the cpuset cgroup only of user tasks (kernel threads are moved by affinity), `Cpus_allowed_list` only of
     /// kernel threads (user tasks move with their cgroup), no effective IRQ affinities.
     public func load(forStatus: Bool = true) throws(ShieldError) -> ShieldHostState {
         var state = ShieldHostState()
-        guard let online = try? files.readText("/sys/devices/system/cpu/online"), let set = CPUSet(list: online) else {
+        guard let online = try? files.readText(SysfsPaths.cpusOnline), let set = CPUSet(list: online) else {
             throw ShieldError("/sys/devices/system/cpu/online: unreadable; is this a Linux host root?")
         }
         state.online = set
@@ -46,13 +46,13 @@ public struct ShieldLoader: Sendable {
         state.defaultSMPAffinity = try? files.readText(Self.defaultSMPAffinity)
         state.workqueueMask = try? files.readText(Self.workqueueMask)
         state.writebackMask = try? files.readText(Self.writebackMask)
-        state.systemd = files.kind(of: "/run/systemd/system") == .directory
+        state.systemd = files.kind(of: SysfsPaths.systemdRunning) == .directory
         return state
     }
 
     /// The cpuset hierarchy of this host (`/proc/mounts`).
     public func hierarchy() throws(ShieldError) -> CpusetHierarchy {
-        let mounts = (try? files.readText("/proc/mounts")) ?? ""
+        let mounts = (try? files.readText(SysfsPaths.procMounts)) ?? ""
         guard let hierarchy = Self.cpusetHierarchy(mounts: mounts, controllers: { (try? self.files.readText($0 + "/cgroup.controllers")) ?? "" })
         else {
             throw ShieldError("/proc/mounts: no cpuset controller (neither a cgroup v1 cpuset mount nor cgroup2 with cpuset in cgroup.controllers)")
@@ -109,15 +109,15 @@ public struct ShieldLoader: Sendable {
         for name in (try? files.listDirectory("/proc")) ?? [] {
             guard let pid = Int(name) else { continue }
             // A task that exits while we read is simply gone.
-            guard let stat = try? files.readText("/proc/\(pid)/stat"), var task = Self.parseStat(stat) else { continue }
+            guard let stat = try? files.readText(SysfsPaths.task(pid) + "/stat"), var task = Self.parseStat(stat) else { continue }
             if forStatus || task.isKernelThread {
                 if let affinity {
                     task.allowed = affinity(pid)
-                } else if let status = try? files.readText("/proc/\(pid)/status") {
+                } else if let status = try? files.readText(SysfsPaths.task(pid) + "/status") {
                     task.allowed = Self.allowedCPUs(status: status)
                 }
             }
-            if forStatus || !task.isKernelThread, let cgroup = try? files.readText("/proc/\(pid)/cgroup") {
+            if forStatus || !task.isKernelThread, let cgroup = try? files.readText(SysfsPaths.task(pid) + "/cgroup") {
                 task.cgroup = Self.cpusetCgroup(cgroup, v1: hierarchy.isV1)
             }
             tasks.append(task)
@@ -155,13 +155,13 @@ public struct ShieldLoader: Sendable {
 
     func loadIRQs(effective withEffective: Bool) -> [IRQAffinity] {
         var actions: [Int: String] = [:]
-        if let table = try? files.readText("/proc/interrupts"), let rows = try? ProcParsers.interrupts(table) {
+        if let table = try? files.readText(SysfsPaths.procInterrupts), let rows = try? ProcParsers.interrupts(table) {
             for row in rows { if let n = row.number { actions[n] = row.actions } }
         }
         var out: [IRQAffinity] = []
-        for name in (try? files.listDirectory("/proc/irq")) ?? [] {
-            guard let n = Int(name), let list = try? files.readText("/proc/irq/\(n)/smp_affinity_list") else { continue }
-            let effective = withEffective ? (try? files.readText("/proc/irq/\(n)/effective_affinity_list")).flatMap { CPUSet(list: $0) } : nil
+        for name in (try? files.listDirectory(SysfsPaths.procIRQs)) ?? [] {
+            guard let n = Int(name), let list = try? files.readText(SysfsPaths.irqAffinityList(n)) else { continue }
+            let effective = withEffective ? (try? files.readText(SysfsPaths.irqEffectiveAffinityList(n))).flatMap { CPUSet(list: $0) } : nil
             out.append(IRQAffinity(number: n, affinity: list, effective: effective, actions: actions[n] ?? ""))
         }
         return out.sorted { $0.number < $1.number }
