@@ -13,11 +13,7 @@ struct GrubbyBLSBackend: BootloaderBackend {
     }
 
     func plan(args: [String], boot: BootFiles) throws(BootConfigError) -> BackendPlan {
-        var plan = BackendPlan()
-        for path in boot.blsEntries {
-            let old = try boot.readExisting(path)
-            plan.edits.append(FileEdit(path: path, old: old, new: try BLSEntry.merge(old, args: args, path: path), why: "kernel arguments of an installed kernel"))
-        }
+        var plan = BackendPlan(edits: try BLSEntry.edits(args: args, boot: boot, why: "kernel arguments of an installed kernel"))
         if let old = try boot.read(GrubDefault.path) {
             plan.edits.append(FileEdit(path: GrubDefault.path, old: old, new: try GrubDefault.merge(old, args: args, path: GrubDefault.path), why: "kernel arguments for kernels installed later"))
         }

@@ -12,11 +12,7 @@ struct SystemdBootBackend: BootloaderBackend {
     }
 
     func plan(args: [String], boot: BootFiles) throws(BootConfigError) -> BackendPlan {
-        var plan = BackendPlan()
-        for path in boot.blsEntries {
-            let old = try boot.readExisting(path)
-            plan.edits.append(FileEdit(path: path, old: old, new: try BLSEntry.merge(old, args: args, path: path), why: "kernel arguments of a boot entry (read directly by systemd-boot)"))
-        }
+        var plan = BackendPlan(edits: try BLSEntry.edits(args: args, boot: boot, why: "kernel arguments of a boot entry (read directly by systemd-boot)"))
         if let old = try boot.read(KernelCmdlineFile.path) {
             plan.edits.append(FileEdit(path: KernelCmdlineFile.path, old: old, new: try KernelCmdlineFile.merge(old, args: args, path: KernelCmdlineFile.path),
                                        why: "kernel arguments for entries kernel-install adds later"))
@@ -29,6 +25,16 @@ struct SystemdBootBackend: BootloaderBackend {
 
 /// A Boot Loader Specification entry (`/boot/loader/entries/*.conf`): its `options` line.
 enum BLSEntry {
+    /// One edit per entry: its `options` line with `args` added.
+    static func edits(args: [String], boot: BootFiles, why: String) throws(BootConfigError) -> [FileEdit] {
+        var edits: [FileEdit] = []
+        for path in boot.blsEntries {
+            let old = try boot.readExisting(path)
+            edits.append(FileEdit(path: path, old: old, new: try merge(old, args: args, path: path), why: why))
+        }
+        return edits
+    }
+
     /// The `options` of the newest entry (the last by name): what boots next.
     static func configuredArguments(_ boot: BootFiles) -> [String]? {
         guard let path = boot.blsEntries.last, let text = try? boot.read(path) else { return nil }
