@@ -22,7 +22,7 @@ public struct FileEdit: Sendable, Equatable {
     }
 }
 
-public enum Bootloader: String, Sendable {
+public enum Bootloader: String, Sendable, CaseIterable {
     case grub = "GRUB (/etc/default/grub)"
     case kernelCmdline = "systemd-boot / proxmox-boot-tool (/etc/kernel/cmdline)"
     case kernelstub = "kernelstub (/etc/kernelstub/configuration)"
@@ -30,7 +30,7 @@ public enum Bootloader: String, Sendable {
     case systemdBoot = "systemd-boot (loader/entries on the ESP)"
 }
 
-public enum InitramfsTool: String, Sendable {
+public enum InitramfsTool: String, Sendable, CaseIterable {
     case mkinitcpio, dracut, booster
     case initramfsTools = "initramfs-tools"
 }
@@ -71,7 +71,6 @@ public enum BootConfig {
         // Module names and ids go into modprobe.d and the kernel command line: only a valid spec may.
         do { try spec.validate() } catch { throw BootConfigError("VM spec", error.message) }
         let binding = BootBinding.of(spec, host: host)
-        let os = boot.osRelease
         var edits: [FileEdit] = []
         var commands: [String] = []
         var notes: [String] = []
@@ -95,50 +94,11 @@ public enum BootConfig {
         let args = BootArguments.wanted(spec, cpuVendor: cpuVendor, binding: binding, hugepages1G: hugepages1G)
 
         // Kernel command line.
-        let loader = try detectBootloader(boot)
-        switch loader {
-        case .grub:
-            let old = try readExisting(boot, "/etc/default/grub")
-            let new = try GrubDefault.merge(old, args: args, path: "/etc/default/grub")
-            edits.append(FileEdit(path: "/etc/default/grub", old: old, new: new, why: "kernel arguments for the next boot"))
-            if os.isFedoraLike { commands.append("grub2-mkconfig -o /boot/grub2/grub.cfg") }
-            else if os.isDebianLike || boot.kind(of: "/usr/sbin/update-grub") == .regular { commands.append("update-grub") }
-            else { commands.append("grub-mkconfig -o /boot/grub/grub.cfg") }
-        case .kernelCmdline:
-            let old = try readExisting(boot, "/etc/kernel/cmdline")
-            edits.append(FileEdit(path: "/etc/kernel/cmdline", old: old, new: try KernelCmdlineFile.merge(old, args: args, path: "/etc/kernel/cmdline"), why: "kernel arguments for the next boot"))
-            if os.id == "proxmox" || boot.kind(of: "/usr/sbin/proxmox-boot-tool") == .regular || boot.kind(of: "/etc/kernel/proxmox-boot-uuids") == .regular {
-                commands.append("proxmox-boot-tool refresh")
-            } else {
-                commands.append("kernel-install add $(uname -r) /usr/lib/modules/$(uname -r)/vmlinuz")
-            }
-        case .kernelstub:
-            let old = try readExisting(boot, "/etc/kernelstub/configuration")
-            edits.append(FileEdit(path: "/etc/kernelstub/configuration", old: old, new: try Kernelstub.merge(old, args: args), why: "kernel arguments for the next boot"))
-            commands.append("kernelstub -v")
-        case .systemdBoot:
-            for path in blsEntries(boot) {
-                let old = try readExisting(boot, path)
-                edits.append(FileEdit(path: path, old: old, new: try BLSEntry.merge(old, args: args, path: path), why: "kernel arguments of a boot entry (read directly by systemd-boot)"))
-            }
-            if let old = try boot.read("/etc/kernel/cmdline") {
-                edits.append(FileEdit(path: "/etc/kernel/cmdline", old: old, new: try KernelCmdlineFile.merge(old, args: args, path: "/etc/kernel/cmdline"), why: "kernel arguments for entries kernel-install adds later"))
-            } else {
-                notes.append("systemd-boot reads the entries directly; a kernel package that writes new entries may not carry these arguments (write them to /etc/kernel/cmdline too)")
-            }
-        case .grubbyBLS:
-            for path in blsEntries(boot) {
-                let old = try readExisting(boot, path)
-                edits.append(FileEdit(path: path, old: old, new: try BLSEntry.merge(old, args: args, path: path), why: "kernel arguments of an installed kernel"))
-            }
-            if let old = try boot.read("/etc/default/grub") {
-                edits.append(FileEdit(path: "/etc/default/grub", old: old, new: try GrubDefault.merge(old, args: args, path: "/etc/default/grub"), why: "kernel arguments for kernels installed later"))
-            }
-            if let old = try boot.read("/etc/kernel/cmdline") {
-                edits.append(FileEdit(path: "/etc/kernel/cmdline", old: old, new: try KernelCmdlineFile.merge(old, args: args, path: "/etc/kernel/cmdline"), why: "kernel arguments for kernels installed later"))
-            }
-            commands.append("grubby --info=ALL   # check: every entry lists the new arguments")
-        }
+        let loader = try bootloaderBackend(boot)
+        let kernelLine = try loader.plan(args: args, boot: boot)
+        edits += kernelLine.edits
+        commands += kernelLine.commands
+        notes += kernelLine.notes
 
         // modprobe.d
         edits += try Modprobe.edits(spec, binding: binding, boot: boot)
@@ -155,55 +115,19 @@ public enum BootConfig {
         var modules = ["vfio_pci", "vfio", "vfio_iommu_type1"]
         if let kernel, kernel < KernelVersion(6, 2) { modules.append("vfio_virqfd") }
         if kernel == nil { notes.append("kernel version unknown (/proc/sys/kernel/osrelease, /lib/modules): assuming ≥ 6.2, so no vfio_virqfd") }
-        let tool = detectInitramfs(boot)
-        switch tool {
-        case .mkinitcpio:
-            let old = try readExisting(boot, "/etc/mkinitcpio.conf")
-            // The modconf hook copies /etc/modprobe.d into the image: without it the softdeps (and the install
-            // line of address binding) are not seen while the initramfs loads the GPU driver.
-            if !Mkinitcpio.hasHook(old, "modconf") {
-                if byAddress || !spec.softdepDrivers.isEmpty {
-                    throw BootConfigError(Mkinitcpio.path, "HOOKS has no modconf: the initramfs would not see /etc/modprobe.d (softdeps\(byAddress ? ", the install line of address binding" : "")); add modconf to HOOKS (after autodetect) and run setup again")
-                }
-                notes.append("\(Mkinitcpio.path): HOOKS has no modconf, so /etc/modprobe.d is not in the initramfs")
-            }
-            var new = try Mkinitcpio.merge(old, modules: modules)
-            if byAddress { new = try Mkinitcpio.addFiles(new, [AddressBindingFiles.script]) }
-            edits.append(FileEdit(path: "/etc/mkinitcpio.conf", old: old, new: new,
-                                  why: byAddress ? "vfio modules load before the GPU drivers; the driver_override script goes into the image" : "vfio modules load before the GPU drivers"))
-            commands.append("mkinitcpio -P")
-        case .dracut:
-            let path = "/etc/dracut.conf.d/10-vfioctl.conf"
-            let old = try boot.read(path)
-            var lines = ["# Written by vfioctl setup: vfio-pci must claim the passed devices before their drivers load.",
-                         "force_drivers+=\" \(modules.joined(separator: " ")) \""]
-            if byAddress { lines.append("install_items+=\" \(AddressBindingFiles.script) \"") }
-            edits.append(FileEdit(path: path, old: old, new: joinLines(lines, like: old ?? ""),
-                                  why: byAddress ? "vfio modules in the initramfs, loaded first; the driver_override script in the image" : "vfio modules in the initramfs, loaded first"))
-            commands.append("dracut -f --regenerate-all")
-        case .booster:
-            let old = try readExisting(boot, "/etc/booster.yaml")
-            if byAddress {
-                // booster loads modules itself, not through modprobe, so the install line never runs in its image.
-                throw BootConfigError(Booster.path, "booster does not run modprobe's install commands, which binding \(binding.addresses.map(\.description).joined(separator: ", ")) by address needs: use mkinitcpio, dracut or initramfs-tools on this host, or pass the host's twin devices too")
-            }
-            edits.append(FileEdit(path: "/etc/booster.yaml", old: old, new: try Booster.merge(old, modules: modules), why: "vfio modules loaded first"))
-            commands.append("/usr/lib/booster/regenerate_images")
-        case .initramfsTools:
-            let old = try boot.read("/etc/initramfs-tools/modules") ?? ""
-            edits.append(FileEdit(path: "/etc/initramfs-tools/modules", old: try boot.read("/etc/initramfs-tools/modules"), new: InitramfsToolsModules.merge(old, modules: modules), why: "vfio modules in the initramfs, before the GPU drivers"))
-            if byAddress {
-                let hook = AddressBindingFiles.initramfsToolsHook
-                edits.append(FileEdit(path: hook, old: try boot.read(hook), new: AddressBindingFiles.initramfsToolsHookText(vm: spec.name),
-                                      why: "copies the driver_override script into the initramfs", mode: 0o755))
-            }
-            commands.append("update-initramfs -u -k all")
-        case nil:
+        let tool = initramfsBackend(boot)
+        if let tool {
+            let request = InitramfsRequest(modules: modules, addresses: binding.addresses, vmName: spec.name, softdeps: !spec.softdepDrivers.isEmpty)
+            let image = try tool.plan(request, boot: boot)
+            edits += image.edits
+            commands += image.commands
+            notes += image.notes
+        } else {
             notes.append("no initramfs tool found (mkinitcpio, dracut, booster, initramfs-tools): vfio-pci.ids= and the softdeps still bind at boot if the GPU driver is not in the initramfs")
         }
         edits = edits.filter { $0.old != $0.new }
         if edits.isEmpty { commands = [] }
-        return BootPlan(bootloader: loader, initramfs: tool, edits: edits, commands: commands, notes: notes, binding: binding)
+        return BootPlan(bootloader: loader.kind, initramfs: tool?.kind, edits: edits, commands: commands, notes: notes, binding: binding)
     }
 
     /// Boot Loader Specification entries: `/boot`, `/efi` or `/boot/efi` + `/loader/entries/*.conf`.
@@ -220,12 +144,11 @@ public enum BootConfig {
     }
 
     public static func detectBootloader(_ boot: BootFiles) throws(BootConfigError) -> Bootloader {
-        if boot.kind(of: "/etc/kernelstub/configuration") == .regular { return .kernelstub }
-        let bls = !blsEntries(boot).isEmpty
-        if boot.kind(of: "/etc/kernel/cmdline") == .regular && !bls { return .kernelCmdline }
-        if bls, let grub = try boot.read("/etc/default/grub"), grub.contains("GRUB_ENABLE_BLSCFG=true") { return .grubbyBLS }
-        if bls && boot.kind(of: "/etc/default/grub") != .regular { return .systemdBoot }
-        if boot.kind(of: "/etc/default/grub") == .regular { return .grub }
+        try bootloaderBackend(boot).kind
+    }
+
+    static func bootloaderBackend(_ boot: BootFiles) throws(BootConfigError) -> any BootloaderBackend {
+        for backend in bootloaders where try backend.recognises(boot) { return backend }
         throw BootConfigError("/etc", "no bootloader configuration found (looked for /etc/default/grub, /etc/kernel/cmdline, /etc/kernelstub/configuration, /boot/loader/entries)")
     }
 
@@ -234,11 +157,11 @@ public enum BootConfig {
     }
 
     public static func detectInitramfs(_ boot: BootFiles) -> InitramfsTool? {
-        if boot.kind(of: "/etc/mkinitcpio.conf") == .regular { return .mkinitcpio }
-        if boot.kind(of: "/etc/booster.yaml") == .regular { return .booster }
-        if boot.kind(of: "/etc/dracut.conf") == .regular || boot.kind(of: "/etc/dracut.conf.d") == .directory { return .dracut }
-        if boot.kind(of: "/etc/initramfs-tools") == .directory { return .initramfsTools }
-        return nil
+        initramfsBackend(boot)?.kind
+    }
+
+    static func initramfsBackend(_ boot: BootFiles) -> (any InitramfsBackend)? {
+        initramfsTools.first { $0.recognises(boot) }
     }
 
     /// The kernel arguments the bootloader configuration will boot next (for doctor's "configured but not booted").
@@ -247,25 +170,7 @@ public enum BootConfig {
     }
 
     public static func configuredArguments(_ boot: BootFiles) -> [String]? {
-        guard let loader = try? detectBootloader(boot) else { return nil }
-        switch loader {
-        case .grub:
-            guard let text = try? boot.read("/etc/default/grub") else { return nil }
-            return (try? GrubDefault.arguments(text, path: "/etc/default/grub")) ?? nil
-        case .kernelCmdline:
-            return (try? boot.read("/etc/kernel/cmdline")).flatMap { $0.map { KernelCommandLine(splitLines($0).joined(separator: " ")).arguments } }
-        case .kernelstub:
-            return (try? boot.read("/etc/kernelstub/configuration")).flatMap { $0.flatMap { try? Kernelstub.options($0).options } }
-        case .grubbyBLS, .systemdBoot:
-            guard let path = blsEntries(boot).last, let text = try? boot.read(path) else { return nil }
-            return splitLines(text).first { $0.hasPrefix("options ") }.map { KernelCommandLine(String($0.dropFirst(8))).arguments }
-        }
-    }
-
-    /// A file detection found: its disappearance (or a BLS name that is a dangling link) is an error, not a trap.
-    static func readExisting(_ boot: BootFiles, _ path: String) throws(BootConfigError) -> String {
-        guard let text = try boot.read(path) else { throw BootConfigError(path, "disappeared while reading the boot configuration") }
-        return text
+        (try? bootloaderBackend(boot))?.configuredArguments(boot)
     }
 }
 
