@@ -45,9 +45,16 @@ struct Define: ParsableCommand {
             plan = try DefinePlanner.plan(vm, specText: text, files: files, user: user ?? Self.sudoUser())
         } catch { throw CLIError("\(spec): \(error)") }
         let script = HookScript.render(vfioctl: binary ?? Hook.Install.thisBinary())
+        // libvirt defines a type='kvm' domain only where QEMU can open /dev/kvm ("does not support virt type
+        // 'kvm'"): say so before writing anything. A bare /etc tree (no host model) is not checked.
+        let noKVM: String? = session.facts([.model]).host.flatMap { host in
+            host.devices.isEmpty || host.kvm.deviceNode ? nil
+                : "/dev/kvm does not exist on this host: libvirt refuses a KVM domain (type='kvm') here; vfioctl doctor (kvm.available) says how to enable KVM"
+        }
 
         if dryRun {
             print("vfioctl define \(vm.name)\(files.isRealRoot ? "" : " (root \(root.root))"): dry run, nothing changed")
+            if let noKVM { print("warning: \(noKVM); define without --dry-run refuses") }
             if plan.edits.isEmpty { print("\nfiles: all already as define writes them") }
             for e in plan.edits {
                 print("\n# \(e.path): \(e.why)")
@@ -60,6 +67,7 @@ struct Define: ParsableCommand {
             return
         }
 
+        if let noKVM { throw CLIError("define \(vm.name): \(noKVM). Nothing was written (vfioctl render libvirt \(Self.shellLine([spec])) prints the domain)") }
         var journal: String?
         if !plan.edits.isEmpty {
             do { journal = try writer.apply(plan.edits, vm: vm.name) } catch { throw CLIError(error.description) }

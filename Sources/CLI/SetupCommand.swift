@@ -39,7 +39,7 @@ struct Setup: ParsableCommand {
             let writer = BootConfigWriter(files: session.files)
             let journal: String, commands: [String]
             do {
-                let (j, paths, regenerate) = try writer.revert()
+                let (j, paths, regenerate) = try writer.revert(allowedCommands: BootConfig.regenerateCommands)
                 (journal, commands) = (j, regenerate)
                 print("restored from \(journal):")
                 for p in paths { print("  \(p)") }

@@ -143,14 +143,29 @@ public struct BootConfigWriter {
 
     /// Restores the files of the newest applied journal; returns the restored host paths and the commands that
     /// regenerate the boot files from them (as `apply` was given them; empty for `define`'s journals).
-    public func revert() throws(SetupError) -> (journal: String, paths: [String], regenerate: [String]) {
+    /// `allowedCommands`: the regenerate commands a journal may name (`BootConfig.regenerateCommands`); any other
+    /// refuses the revert before a file is touched, as they run through the shell.
+    public func revert(allowedCommands: Set<String> = []) throws(SetupError) -> (journal: String, paths: [String], regenerate: [String]) {
         let fm = FileManager.default
         let rootDir = files.realPath(journalDirectory)
         guard let (name, manifest) = newestManifest() else {
             throw SetupError.refused(journalDirectory, "no applied vfioctl \(journalDirectory.split(separator: "/").last.map(String.init) ?? "setup") to revert")
         }
         let dir = rootDir + "/" + name
+        let manifestPath = "\(journalDirectory)/\(name)/manifest.json"
         // Check everything before touching anything.
+        for command in manifest.regenerate ?? [] where !allowedCommands.contains(command) {
+            throw SetupError.refused(manifestPath, "its regenerate command \"\(command)\" is not one vfioctl setup writes: refusing to revert from a journal that was edited (the original files are its *.orig backups)")
+        }
+        for entry in manifest.entries {
+            // The journal's own files are plain names in its directory; host paths are absolute and plain.
+            for file in [entry.written] + (entry.backup.map { [$0] } ?? []) where file.isEmpty || file.contains("/") || file.hasPrefix(".") {
+                throw SetupError.refused(manifestPath, "names the journal file \"\(file)\": not a file of the journal directory; refusing to revert")
+            }
+            guard entry.path.hasPrefix("/"), !entry.path.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
+                throw SetupError.refused(manifestPath, "names the host path \"\(entry.path)\": not an absolute plain path; refusing to revert")
+            }
+        }
         for entry in manifest.entries {
             let written = fm.contents(atPath: dir + "/" + entry.written).map { [UInt8]($0) }
             let current = try? files.readBytes(entry.path)

@@ -181,4 +181,38 @@ import VFIOCore
         guard let q = try Self.vfioctl(["setup", "--revert", "--no-regenerate", "--root", dir]) else { return }
         #expect(q.status == 0 && q.out.hasSuffix("now run:\n  update-grub\n  update-initramfs -u -k all\nthen reboot.\n"), "\(q.out)")
     }
+    @Test func setupRevertRefusesAJournalWhoseCommandsOrPathsWereEdited() throws {
+        let dir = try SetupTests.copy("debian")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        guard let r = try Self.vfioctl(["setup", "examples/specs/z490-rtx2060.toml", "--root", dir, "--apply", "--no-regenerate"]) else { return }
+        #expect(r.status == 0, "\(r.out)")
+        let name = try FileManager.default.contentsOfDirectory(atPath: dir + "/var/lib/vfioctl/setup")[0]
+        let path = dir + "/var/lib/vfioctl/setup/\(name)/manifest.json"
+        let manifest = try String(contentsOfFile: path, encoding: .utf8)
+        let grub = try String(contentsOfFile: dir + "/etc/default/grub", encoding: .utf8)
+        for (edited, says) in [
+            (manifest.replacingOccurrences(of: "\"update-grub\"", with: "\"update-grub; touch /tmp/owned\""),
+             "its regenerate command \"update-grub; touch /tmp/owned\" is not one vfioctl setup writes"),
+            (manifest.replacingOccurrences(of: "\"0.orig\"", with: "\"../../../../etc/shadow\""), "names the journal file \"../../../../etc/shadow\""),
+            (manifest.replacingOccurrences(of: #""\/etc\/default\/grub""#, with: #""\/etc\/..\/root\/.bashrc""#), "names the host path \"/etc/../root/.bashrc\""),
+        ] {
+            #expect(edited != manifest)
+            try edited.write(toFile: path, atomically: true, encoding: .utf8)
+            guard let undo = try Self.vfioctl(["setup", "--revert", "--root", dir]) else { return }
+            #expect(undo.status != 0 && undo.out.contains("/var/lib/vfioctl/setup/\(name)/manifest.json: \(says)"), "\(undo.out)")
+            #expect(try String(contentsOfFile: dir + "/etc/default/grub", encoding: .utf8) == grub, "nothing restored")
+        }
+        #expect(BootConfig.regenerateCommands.contains("update-grub") && BootConfig.regenerateCommands.contains("mkinitcpio -P"))
+    }
+    @Test func defineRefusesAHostWithoutKVMBeforeWritingAnything() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vfioctl-define-nokvm-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: Repo.path("examples/hosts/z490-three-gpus"), toPath: dir)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.removeItem(atPath: dir + "/dev/kvm")
+        guard let dry = try Self.vfioctl(["define", "--root", dir, "--dry-run", "examples/specs/z490-rtx2060.toml"]) else { return }
+        #expect(dry.status == 0 && dry.out.contains("warning: /dev/kvm does not exist on this host: libvirt refuses a KVM domain"), "\(dry.out)")
+        guard let r = try Self.vfioctl(["define", "--root", dir, "examples/specs/z490-rtx2060.toml"]) else { return }
+        #expect(r.status != 0 && r.out.contains("define z490-rtx2060: /dev/kvm does not exist on this host") && r.out.contains("Nothing was written"), "\(r.out)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/etc/vfioctl") && !FileManager.default.fileExists(atPath: dir + "/var/lib/vfioctl"))
+    }
 }

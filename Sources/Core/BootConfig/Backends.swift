@@ -3,6 +3,8 @@
 /// its line in `BootConfig.bootloaders`.
 protocol BootloaderBackend: Sendable {
     var kind: Bootloader { get }
+    /// Every command its plans can ask for (setup --revert runs only these from a journal).
+    var commands: [String] { get }
     /// Whether this host boots with it. Backends are asked in `BootConfig.bootloaders` order; the first wins.
     func recognises(_ boot: BootFiles) throws(BootConfigError) -> Bool
     /// The arguments the configuration boots next (doctor's `boot.args-applied`); nil when unreadable.
@@ -15,6 +17,8 @@ protocol BootloaderBackend: Sendable {
 /// binding by address, the driver_override script) into the image. One file per tool (Initramfs/).
 protocol InitramfsBackend: Sendable {
     var kind: InitramfsTool { get }
+    /// Every command its plans can ask for (setup --revert runs only these from a journal).
+    var commands: [String] { get }
     func recognises(_ boot: BootFiles) -> Bool
     func plan(_ request: InitramfsRequest, boot: BootFiles) throws(BootConfigError) -> BackendPlan
 }
@@ -47,6 +51,12 @@ extension BootConfig {
     static let initramfsTools: [any InitramfsBackend] = [
         MkinitcpioBackend(), BoosterBackend(), DracutBackend(), InitramfsToolsBackend(),
     ]
+
+    /// The commands any backend's plan can ask for: a journal's `regenerate` list must be drawn from these, as
+    /// `setup --revert` runs them through the shell.
+    public static var regenerateCommands: Set<String> {
+        Set(bootloaders.flatMap(\.commands) + initramfsTools.flatMap(\.commands))
+    }
 
     static func backend(_ kind: Bootloader) -> (any BootloaderBackend)? { bootloaders.first { $0.kind == kind } }
 }

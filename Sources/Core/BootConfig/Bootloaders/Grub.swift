@@ -2,6 +2,8 @@
 /// `GRUB_CMDLINE_LINUX` where that one holds them), and grub.cfg is generated again.
 struct GrubBackend: BootloaderBackend {
     let kind = Bootloader.grub
+    static let fedora = "grub2-mkconfig -o /boot/grub2/grub.cfg", debian = "update-grub", other = "grub-mkconfig -o /boot/grub/grub.cfg"
+    let commands = [fedora, debian, other]
 
     func recognises(_ boot: BootFiles) throws(BootConfigError) -> Bool {
         boot.kind(of: GrubDefault.path) == .regular
@@ -17,9 +19,9 @@ struct GrubBackend: BootloaderBackend {
         let new = try GrubDefault.merge(old, args: args, path: GrubDefault.path)
         var plan = BackendPlan(edits: [FileEdit(path: GrubDefault.path, old: old, new: new, why: "kernel arguments for the next boot")])
         let os = boot.osRelease
-        if os.isFedoraLike { plan.commands.append("grub2-mkconfig -o /boot/grub2/grub.cfg") }
-        else if os.isDebianLike || boot.kind(of: "/usr/sbin/update-grub") == .regular { plan.commands.append("update-grub") }
-        else { plan.commands.append("grub-mkconfig -o /boot/grub/grub.cfg") }
+        if os.isFedoraLike { plan.commands.append(Self.fedora) }
+        else if os.isDebianLike || boot.kind(of: "/usr/sbin/update-grub") == .regular { plan.commands.append(Self.debian) }
+        else { plan.commands.append(Self.other) }
         return plan
     }
 }

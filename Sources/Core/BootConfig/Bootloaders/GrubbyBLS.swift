@@ -2,6 +2,8 @@
 /// entries' `options`, plus `/etc/default/grub` and `/etc/kernel/cmdline` for kernels installed later.
 struct GrubbyBLSBackend: BootloaderBackend {
     let kind = Bootloader.grubbyBLS
+    static let check = "grubby --info=ALL   # check: every entry lists the new arguments"
+    let commands = [check]
 
     func recognises(_ boot: BootFiles) throws(BootConfigError) -> Bool {
         guard !boot.blsEntries.isEmpty, let grub = try boot.read(GrubDefault.path) else { return false }
@@ -21,7 +23,7 @@ struct GrubbyBLSBackend: BootloaderBackend {
             plan.edits.append(FileEdit(path: KernelCmdlineFile.path, old: old, new: try KernelCmdlineFile.merge(old, args: args, path: KernelCmdlineFile.path),
                                        why: "kernel arguments for kernels installed later"))
         }
-        plan.commands.append("grubby --info=ALL   # check: every entry lists the new arguments")
+        plan.commands.append(Self.check)
         return plan
     }
 }

@@ -2,6 +2,8 @@
 /// the command line and the boot entries are generated from it.
 struct KernelCmdlineBackend: BootloaderBackend {
     let kind = Bootloader.kernelCmdline
+    static let proxmox = "proxmox-boot-tool refresh", kernelInstall = "kernel-install add $(uname -r) /usr/lib/modules/$(uname -r)/vmlinuz"
+    let commands = [proxmox, kernelInstall]
 
     func recognises(_ boot: BootFiles) throws(BootConfigError) -> Bool {
         // With BLS entries on the ESP, the entries are what boots (systemd-boot, grubby).
@@ -17,9 +19,9 @@ struct KernelCmdlineBackend: BootloaderBackend {
         var plan = BackendPlan(edits: [FileEdit(path: KernelCmdlineFile.path, old: old, new: try KernelCmdlineFile.merge(old, args: args, path: KernelCmdlineFile.path),
                                                 why: "kernel arguments for the next boot")])
         if boot.osRelease.id == "proxmox" || boot.kind(of: "/usr/sbin/proxmox-boot-tool") == .regular || boot.kind(of: "/etc/kernel/proxmox-boot-uuids") == .regular {
-            plan.commands.append("proxmox-boot-tool refresh")
+            plan.commands.append(Self.proxmox)
         } else {
-            plan.commands.append("kernel-install add $(uname -r) /usr/lib/modules/$(uname -r)/vmlinuz")
+            plan.commands.append(Self.kernelInstall)
         }
         return plan
     }

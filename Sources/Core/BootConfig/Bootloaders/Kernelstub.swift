@@ -1,6 +1,7 @@
 /// Pop!_OS kernelstub: the arguments live in its JSON configuration, and `kernelstub` writes the boot entry.
 struct KernelstubBackend: BootloaderBackend {
     let kind = Bootloader.kernelstub
+    let commands = ["kernelstub -v"]
 
     func recognises(_ boot: BootFiles) throws(BootConfigError) -> Bool {
         boot.kind(of: Kernelstub.path) == .regular
@@ -13,7 +14,7 @@ struct KernelstubBackend: BootloaderBackend {
     func plan(args: [String], boot: BootFiles) throws(BootConfigError) -> BackendPlan {
         let old = try boot.readExisting(Kernelstub.path)
         return BackendPlan(edits: [FileEdit(path: Kernelstub.path, old: old, new: try Kernelstub.merge(old, args: args), why: "kernel arguments for the next boot")],
-                           commands: ["kernelstub -v"])
+                           commands: commands)
     }
 }
 

@@ -2,6 +2,8 @@
 /// `options` line, and `/etc/kernel/cmdline` for entries kernel-install writes later.
 struct SystemdBootBackend: BootloaderBackend {
     let kind = Bootloader.systemdBoot
+    /// The entries are read as they are: nothing to regenerate.
+    let commands: [String] = []
 
     func recognises(_ boot: BootFiles) throws(BootConfigError) -> Bool {
         !boot.blsEntries.isEmpty && boot.kind(of: GrubDefault.path) != .regular

@@ -2,6 +2,7 @@
 /// binding by address (modprobe's install line) cannot work in its image.
 struct BoosterBackend: InitramfsBackend {
     let kind = InitramfsTool.booster
+    let commands = ["/usr/lib/booster/regenerate_images"]
 
     func recognises(_ boot: BootFiles) -> Bool { boot.kind(of: Booster.path) == .regular }
 
@@ -11,7 +12,7 @@ struct BoosterBackend: InitramfsBackend {
             throw BootConfigError(Booster.path, "booster does not run modprobe's install commands, which binding \(request.addresses.map(\.description).joined(separator: ", ")) by address needs: use mkinitcpio, dracut or initramfs-tools on this host, or pass the host's twin devices too")
         }
         return BackendPlan(edits: [FileEdit(path: Booster.path, old: old, new: try Booster.merge(old, modules: request.modules), why: "vfio modules loaded first")],
-                           commands: ["/usr/lib/booster/regenerate_images"])
+                           commands: commands)
     }
 }
 

@@ -2,6 +2,7 @@
 /// script when devices are bound by address).
 struct DracutBackend: InitramfsBackend {
     let kind = InitramfsTool.dracut
+    let commands = ["dracut -f --regenerate-all"]
     static let path = "/etc/dracut.conf.d/10-vfioctl.conf"
 
     func recognises(_ boot: BootFiles) -> Bool {
@@ -15,6 +16,6 @@ struct DracutBackend: InitramfsBackend {
         if request.byAddress { lines.append("install_items+=\" \(AddressBindingFiles.script) \"") }
         return BackendPlan(edits: [FileEdit(path: Self.path, old: old, new: joinLines(lines, like: old ?? ""),
                                             why: request.byAddress ? "vfio modules in the initramfs, loaded first; the driver_override script in the image" : "vfio modules in the initramfs, loaded first")],
-                           commands: ["dracut -f --regenerate-all"])
+                           commands: commands)
     }
 }

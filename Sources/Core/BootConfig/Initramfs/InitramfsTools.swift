@@ -2,6 +2,7 @@
 /// copies the driver_override script into the image when devices are bound by address.
 struct InitramfsToolsBackend: InitramfsBackend {
     let kind = InitramfsTool.initramfsTools
+    let commands = ["update-initramfs -u -k all"]
 
     func recognises(_ boot: BootFiles) -> Bool { boot.kind(of: "/etc/initramfs-tools") == .directory }
 
@@ -14,7 +15,7 @@ struct InitramfsToolsBackend: InitramfsBackend {
             plan.edits.append(FileEdit(path: hook, old: try boot.read(hook), new: AddressBindingFiles.initramfsToolsHookText(vm: request.vmName),
                                        why: "copies the driver_override script into the initramfs", mode: 0o755))
         }
-        plan.commands.append("update-initramfs -u -k all")
+        plan.commands += commands
         return plan
     }
 }

@@ -1,6 +1,7 @@
 /// Arch's mkinitcpio: the vfio modules first in `MODULES=(...)`, the driver_override script in `FILES=(...)`.
 struct MkinitcpioBackend: InitramfsBackend {
     let kind = InitramfsTool.mkinitcpio
+    let commands = ["mkinitcpio -P"]
 
     func recognises(_ boot: BootFiles) -> Bool { boot.kind(of: Mkinitcpio.path) == .regular }
 
@@ -19,7 +20,7 @@ struct MkinitcpioBackend: InitramfsBackend {
         if request.byAddress { new = try Mkinitcpio.addFiles(new, [AddressBindingFiles.script]) }
         plan.edits.append(FileEdit(path: Mkinitcpio.path, old: old, new: new,
                                    why: request.byAddress ? "vfio modules load before the GPU drivers; the driver_override script goes into the image" : "vfio modules load before the GPU drivers"))
-        plan.commands.append("mkinitcpio -P")
+        plan.commands += commands
         return plan
     }
 }
