@@ -77,7 +77,9 @@ struct Bind: ParsableCommand {
         let checks = plan.holderChecks(host: host, facts: facts)
         var advice: [CompositorAdvice] = []
         if !checks.isEmpty {
-            let found = scanner.heldFunctions(checks.map { ($0.address, $0.driver) })
+            // The handoff stops the display manager first: what runs in its unit goes with it.
+            let stopped = plan.takeDisplay ? facts.displayManagerUnit.flatMap { HostCommandNames.isUnit($0) ? $0 : nil } : nil
+            let found = scanner.heldFunctions(checks.map { ($0.address, $0.driver) }, stoppedUnit: stopped)
             plan.judgeHolders(zip(found.held, checks).map { held, check in
                 var h = held
                 h.unloadedModule = check.module

@@ -118,4 +118,31 @@ func heldLabTree(_ holders: [(pid: Int, comm: String, fds: [Int: String])], tree
         #expect(try k.files.readText("/sys/class/vtconsole/vtcon0/bind") == "1")
         #expect(k.state([L.gpu, L.hda]) == before)
     }
+
+    /// A process in the display manager's own unit (a greeter, a display server the tool does not know by name)
+    /// goes when the handoff stops that unit: with --take-display it is a warning, not a refusal; any other
+    /// process is still refused.
+    @Test func aHandoffCountsTheDisplayManagersUnitAsStoppedFirst() throws {
+        var tree = L.tree()
+        tree.extraFiles = ["sys/class/vtconsole/vtcon0/name": "(M) frame buffer device\n", "sys/class/vtconsole/vtcon0/bind": "1\n"]
+        let k = try heldLabTree([(500, "python3", [3: "/dev/dri/card0"]), (600, "sleep", [4: "/dev/dri/card0"])], tree: tree)
+        try "0::/system.slice/lab-dm.service\n".write(toFile: k.root + "/proc/500/cgroup", atomically: true, encoding: .utf8)
+        try "0::/user.slice/user-0.slice/session-1.scope\n".write(toFile: k.root + "/proc/600/cgroup", atomically: true, encoding: .utf8)
+        #expect(ScannedProcess.unit(cgroup: "12:cpuset:/\n0::/user.slice/user-1000.slice/user@1000.service/app.slice/app-x.scope\n") == "app-x.scope")
+        #expect(ScannedProcess.unit(cgroup: "0::/\n") == nil)
+        let (host, facts) = try load(k)
+        let p = try BindPlanner.plan([L.gpu], host: host, facts: facts, options: BindOptions(takeDisplay: true))
+        let checks = p.holderChecks(host: host, facts: facts)
+        let scanner = HolderScanner(files: k.files)
+        let both = scanner.heldFunctions(checks.map { ($0.address, $0.driver) }, stoppedUnit: "lab-dm.service").held.first { $0.address == L.gpu }
+        #expect(both?.holders == ["python3 (PID 500, lab-dm.service): /dev/dri/card0", "sleep (PID 600): /dev/dri/card0"] && both?.onlyDisplayServers == false)
+        try FileManager.default.removeItem(atPath: k.root + "/proc/600")
+        var q = p
+        let dm = scanner.heldFunctions(checks.map { ($0.address, $0.driver) }, stoppedUnit: "lab-dm.service").held
+        #expect(dm.first { $0.address == L.gpu }?.onlyDisplayServers == true)
+        q.judgeHolders(dm, options: BindOptions(takeDisplay: true))
+        #expect(q.allowed && q.holderWarnings == ["0000:01:00.0 is held by python3 (PID 500, lab-dm.service): /dev/dri/card0: unbinding it from bochs-drm pulls the device from under them (a compositor loses its screen); close them first ('vfioctl holders 0000:01:00.0' shows them, and how to keep a compositor on another GPU) (the display manager is stopped first, which should close them)"])
+        // Without the handoff the same process is refused.
+        #expect(scanner.heldFunctions(checks.map { ($0.address, $0.driver) }).held.first { $0.address == L.gpu }?.onlyDisplayServers == false)
+    }
 }

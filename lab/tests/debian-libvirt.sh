@@ -78,13 +78,23 @@ spec_for() { # NAME DEVICE PIN
     sed -i "s/^pin = \[[0-9]*\]/pin = [$3]/" "$OUT/$1.toml"
 }
 
+# This guest has no KVM (TCG has no VMX): vfioctl define refuses before writing anything, as libvirt would refuse
+# its type='kvm' domain. The same domain from render --hook, in its TCG form, is defined with virsh; the spec goes
+# where define puts it and the hook is installed as define installs it.
 define_for_tcg() { # NAME
     run_vfioctl "define-$1" define "$OUT/$1.toml"
     cat "$OUT/define-$1" "$OUT/define-$1.stderr"
-    assert_eq "$(cat "$OUT/define-$1.status")" 0 "vfioctl define $1 exits 0"
-    virsh dumpxml "$1" >"$OUT/$1.defined.xml" || lab_fail "libvirt does not know $1 after define"
-    tcg_domain "$OUT/$1.defined.xml" "$OUT/$1.tcg.xml" "/var/log/libvirt/qemu/$1-console.log"
+    assert_eq "$(cat "$OUT/define-$1.status")" 3 "vfioctl define $1 refuses without KVM (exit 3)"
+    assert_grep "/dev/kvm does not exist on this host" "$OUT/define-$1.stderr" "define names the missing /dev/kvm"
+    [[ ! -e /etc/vfioctl/vms/$1.toml && ! -e /etc/vfioctl/vms/$1.xml ]] || lab_fail "define wrote files before refusing"
+    virsh dominfo "$1" >/dev/null 2>&1 && lab_fail "define refused but libvirt knows $1"
+    run_vfioctl "render-$1" render libvirt --hook "$OUT/$1.toml"
+    assert_eq "$(cat "$OUT/render-$1.status")" 0 "vfioctl render libvirt --hook $1 exits 0"
+    tcg_domain "$OUT/render-$1" "$OUT/$1.tcg.xml" "/var/log/libvirt/qemu/$1-console.log"
     virsh define "$OUT/$1.tcg.xml" >/dev/null || lab_fail "virsh define of the TCG form of $1 failed"
+    install -D -m 0644 "$OUT/$1.toml" "/etc/vfioctl/vms/$1.toml"
+    run_vfioctl "hook-install-$1" hook install
+    assert_eq "$(cat "$OUT/hook-install-$1.status")" 0 "vfioctl hook install exits 0"
 }
 
 # CPU list ("0-1 3", "0-1,3") as "0 1 3".
@@ -110,7 +120,7 @@ guest() {
     host_values >"$OUT/before"
     spec_for nvme $nvme 2
     define_for_tcg nvme
-    [[ -x /etc/libvirt/hooks/qemu.d/vfioctl ]] || lab_fail "define did not install the hook"
+    [[ -x /etc/libvirt/hooks/qemu.d/vfioctl ]] || lab_fail "hook install did not install the hook"
     # libvirtd looks for hooks when it starts (vfioctl says so when it installs one).
     systemctl restart libvirtd || lab_fail "libvirtd does not restart"
     host_values >"$OUT/after-define"
@@ -123,9 +133,14 @@ guest() {
     virsh start plain >"$OUT/start-plain" 2>&1 || lab_fail "virsh start plain failed: $(cat "$OUT/start-plain")"
     host_values >"$OUT/plain-running"
     virsh destroy plain >/dev/null 2>&1
-    same_host_values "$OUT/before" "$OUT/plain-running" || lab_fail "starting a VM without a spec changed something"
+    # libvirtd's first VM makes systemd enable the cpu, io and cpuset controllers at the root cgroup (for
+    # machine.slice): systemd's doing, not vfioctl's, so that line is compared from here on only.
+    note "root cgroup.subtree_control before the first VM: $(sed -n 's/^cgroup:subtree_control //p' "$OUT/before"); with it: $(sed -n 's/^cgroup:subtree_control //p' "$OUT/plain-running")"
+    same_host_values <(grep -v '^cgroup:subtree_control ' "$OUT/before") <(grep -v '^cgroup:subtree_control ' "$OUT/plain-running") ||
+        lab_fail "starting a VM without a spec changed something"
     [[ ! -e /run/vfioctl/bind.journal && ! -e /run/vfioctl/shield.journal ]] || lab_fail "a VM without a spec left a journal"
     echo "ok - a VM without a spec is not touched"
+    host_values >"$OUT/before"
 
     : >/var/log/libvirt/qemu/nvme-console.log
     t0=$(up)

@@ -7,7 +7,8 @@ public struct HeldFunction: Sendable, Equatable {
     public var driver: String
     /// "kwin_wayland (PID 1200): /dev/dri/card1, /dev/nvidia0": only the function's own nodes.
     public var holders: [String]
-    /// True when every holder is a display server: `--take-display` stops the display manager before the unbind.
+    /// True when every holder is a display server or runs in the display manager's unit: `--take-display` stops
+    /// the display manager before the unbind.
     public var onlyDisplayServers: Bool
     /// The module the display handoff unloads instead of unbinding this function.
     public var unloadedModule: String?
@@ -88,11 +89,13 @@ extension BindPlan {
 
 extension HeldFunction {
     /// The holders of `address`'s own nodes in a report of its slot.
-    public static func from(_ report: HolderReport, address: PCIAddress, driver: String) -> HeldFunction {
+    /// `stoppedUnit`: the display manager's unit the handoff stops first; its processes count as display servers.
+    public static func from(_ report: HolderReport, address: PCIAddress, driver: String, stoppedUnit: String? = nil) -> HeldFunction {
         let own = report.holders.compactMap { h -> (line: String, display: Bool)? in
             let nodes = h.nodes.filter { $0.address == address && !$0.isShared }
             guard !nodes.isEmpty else { return nil }
-            return ("\(h.command) (PID \(h.pid)): " + nodes.map(\.path).joined(separator: ", "), h.compositor != nil)
+            let inStoppedUnit = stoppedUnit != nil && h.unit == stoppedUnit
+            return ("\(h.command) (PID \(h.pid)\(inStoppedUnit ? ", \(h.unit!)" : "")): " + nodes.map(\.path).joined(separator: ", "), h.compositor != nil || inStoppedUnit)
         }
         return HeldFunction(address: address, driver: driver, holders: own.map(\.line),
                             onlyDisplayServers: !own.isEmpty && own.allSatisfy(\.display))

@@ -78,11 +78,20 @@ public struct ScannedProcess: Sendable, Equatable {
     /// /proc/PID/comm (at most 15 characters).
     public var command: String
     public var files: [OpenFile]
+    /// The systemd unit whose cgroup holds it (/proc/PID/cgroup: "lab-dm.service", "session-2.scope"), when it is in one.
+    public var unit: String?
 
-    public init(pid: Int, command: String, files: [OpenFile]) {
+    public init(pid: Int, command: String, files: [OpenFile], unit: String? = nil) {
         self.pid = pid
         self.command = command
         self.files = files
+        self.unit = unit
+    }
+
+    /// The innermost unit (a `.service` or `.scope` path component) of the cgroup v2 line in /proc/PID/cgroup.
+    public static func unit(cgroup text: String) -> String? {
+        let line = splitLines(text).first { $0.hasPrefix("0::") } ?? ""
+        return line.dropFirst(3).split(separator: "/").last { $0.hasSuffix(".service") || $0.hasSuffix(".scope") }.map(String.init)
     }
 }
 

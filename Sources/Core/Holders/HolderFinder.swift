@@ -8,6 +8,8 @@ public struct Holder: Sendable, Equatable {
     public var fds: [Int]
     /// The display server it is, when it is one (then `CompositorAdvice` says how to move it).
     public var compositor: Compositor?
+    /// Its systemd unit (`ScannedProcess.unit`): stopping that unit ends it.
+    public var unit: String? = nil
 
     /// Holds only the NVIDIA nodes every NVIDIA user holds, nothing of this GPU alone.
     public var holdsOnlyShared: Bool { nodes.allSatisfy(\.isShared) }
@@ -52,7 +54,7 @@ public enum HolderFinder {
             }
             guard !held.isEmpty else { continue }
             holders.append(Holder(pid: process.pid, command: process.command, nodes: facts.nodes.filter(held.contains),
-                                  fds: fds.sorted(), compositor: Compositor(command: process.command)))
+                                  fds: fds.sorted(), compositor: Compositor(command: process.command), unit: process.unit))
         }
         let own = holders.filter { !$0.holdsOnlyShared }
         let advice = own.compactMap { CompositorAdvice.advice(for: $0, facts: facts) }

@@ -49,9 +49,10 @@ public struct HolderScanner: Sendable {
 
     /// Who holds each function's own nodes now, for bind: planning (`BindPlan.judgeHolders`) and the message of a
     /// step that failed or timed out.
-    public func heldFunctions(_ functions: [(address: PCIAddress, driver: String)]) -> (held: [HeldFunction], advice: [CompositorAdvice]) {
+    /// `stoppedUnit`: the display manager's unit a display handoff stops before touching the GPU.
+    public func heldFunctions(_ functions: [(address: PCIAddress, driver: String)], stoppedUnit: String? = nil) -> (held: [HeldFunction], advice: [CompositorAdvice]) {
         let reports = reports(for: functions.map(\.address))
-        let held = zip(functions, reports).map { f, report in HeldFunction.from(report, address: f.address, driver: f.driver) }
+        let held = zip(functions, reports).map { f, report in HeldFunction.from(report, address: f.address, driver: f.driver, stoppedUnit: stoppedUnit) }
         var advice: [CompositorAdvice] = []
         for a in reports.flatMap(\.advice) where !advice.contains(where: { $0.pid == a.pid }) {
             // Only display servers holding a function that is unbound (not merely another function of its slot).
@@ -144,7 +145,8 @@ public struct HolderScanner: Sendable {
             }
             guard !open.isEmpty else { continue }
             let command = (try? files.readText("/proc/\(pid)/comm")) ?? "?"
-            processes.append(ScannedProcess(pid: pid, command: command, files: open))
+            let unit = (try? files.readText("/proc/\(pid)/cgroup")).flatMap(ScannedProcess.unit(cgroup:))
+            processes.append(ScannedProcess(pid: pid, command: command, files: open, unit: unit))
         }
         return (processes, uninspected)
     }
