@@ -45,8 +45,9 @@ enum HostActions {
         let executor = ShieldExecutor(files: files, writer: RootedHostWriter(files: files), kernel: LiveShieldKernel(files: files))
         do {
             let out = try executor.move(pids, hierarchy: try ShieldLoader(files).hierarchy())
-            say("moved \(out.changed) of \(pids.count) process\(pids.count == 1 ? "" : "es") to the VM side")
+            say("moved \(out.changed) of \(pids.count - out.stayed.count) process\(pids.count == 1 ? "" : "es") to the VM side")
             for r in out.refused { say("  could not move \(r.subject): \(r.reason)") }
+            for s in out.stayed { say("  left \(s.subject): \(s.reason)") }
             if !out.refused.isEmpty { throw ExitCode(1) }
         } catch let error as ShieldError {
             throw CLIError(error.description)

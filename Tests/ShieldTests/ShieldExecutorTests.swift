@@ -95,11 +95,26 @@ import VFIOCore
         let before = host.snapshot()
         _ = try executor.apply(try ShieldPlanner.plan(try ShieldLoader(host.files).load(), vmCPUs: CPUSet([2, 3])))
         #expect(kernel.log.contains("systemctl system.slice AllowedCPUs=0-1"))
-        #expect(kernel.log.contains("systemctl machine.slice AllowedCPUs=2-3"))
+        #expect(!kernel.log.contains { $0.hasPrefix("systemctl machine.slice") }, "machine.slice keeps every CPU")
         _ = try executor.restore()
         #expect(kernel.log.contains("systemctl system.slice AllowedCPUs="))
         #expect(kernel.log.contains("systemctl user.slice AllowedCPUs=0-2"))
         #expect(host.snapshot() == before)
+    }
+
+    /// libvirt puts QEMU in its machine scope under machine.slice (emulator and vcpu cgroups, pinned by libvirt):
+    /// the hook's move at started leaves it there; a QEMU elsewhere moves to machine.slice.
+    @Test func moveLeavesATaskAlreadyInsideTheVMCgroup() throws {
+        let (host, _, executor) = try setUp(systemd: true)
+        let scope = "/machine.slice/machine-qemu\\x2d1\\x2dnvme.scope/libvirt/emulator"
+        try host.task(300, "qemu-system-x86", ppid: 1, allowed: "0-1", cgroup: scope)
+        try host.task(301, "qemu-system-x86", ppid: 1, allowed: "0-3", cgroup: "/system.slice")
+        _ = try executor.apply(try ShieldPlanner.plan(try ShieldLoader(host.files).load(), vmCPUs: CPUSet([2, 3])))
+        let out = try executor.move([300, 301], hierarchy: .v2(mount: "/sys/fs/cgroup"))
+        #expect(out.changed == 1 && out.refused.isEmpty)
+        #expect(out.stayed.map(\.subject) == ["pid 300 (qemu-system-x86)"] && out.stayed[0].reason == "already in \(scope), inside the VM's cgroup")
+        #expect(try host.files.readText("/sys/fs/cgroup/machine.slice/cgroup.procs").split(separator: "\n").contains("301"))
+        #expect(!(try host.files.readText("/sys/fs/cgroup/machine.slice/cgroup.procs")).split(separator: "\n").contains("300"))
     }
 
     @Test func moveNeedsAShield() throws {

@@ -64,7 +64,11 @@ import VFIOHost
         let plan = try ShieldPlanner.plan(try ShieldLoader(host.files).load(), vmCPUs: CPUSet([2, 3]))
         let m = "/sys/fs/cgroup"
         #expect(plan.vmCgroup == "\(m)/machine.slice")
-        #expect(plan.steps.contains(.systemdAllowedCPUs(unit: "machine.slice", cpusFile: "\(m)/machine.slice/cpuset.cpus", value: "2-3", original: "")))
+        // machine.slice keeps every CPU: libvirt pins this VM's emulator threads to housekeeping CPUs there.
+        #expect(!plan.steps.contains { if case .systemdAllowedCPUs(let unit, _, _, _) = $0 { unit == "machine.slice" } else { false } })
+        try host.write("\(m)/machine.slice/cpuset.cpus", "0-1\n")
+        let widened = try ShieldPlanner.plan(try ShieldLoader(host.files).load(), vmCPUs: CPUSet([2, 3]))
+        #expect(widened.steps.contains(.systemdAllowedCPUs(unit: "machine.slice", cpusFile: "\(m)/machine.slice/cpuset.cpus", value: "0-3", original: "0-1")))
         #expect(plan.steps.contains(.systemdAllowedCPUs(unit: "system.slice", cpusFile: "\(m)/system.slice/cpuset.cpus", value: "0-1", original: "")))
         #expect(plan.steps.contains(.systemdAllowedCPUs(unit: "user.slice", cpusFile: "\(m)/user.slice/cpuset.cpus", value: "0-1", original: "0-2")))
         #expect(!plan.steps.contains { if case .createCgroup(let p, _) = $0 { p.hasSuffix("vfioctl.vm") } else { false } })

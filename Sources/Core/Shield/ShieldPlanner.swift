@@ -43,8 +43,11 @@ public enum ShieldPlanner {
         if !rootTasks.isEmpty || s.cgroup(hostPath) != nil { ourCgroup(hostPath, cpus: hk) }
         if isOurs(vmPath) {
             ourCgroup(vmPath, cpus: vmCPUs)
-        } else if let vm = s.cgroup(vmPath), CPUSet(list: vm.cpus ?? "") != vmCPUs || (vm.cpus ?? "").isEmpty {
-            steps.append(cgroupCPUs(vm, value: vmCPUs, state: s))
+        } else if let vm = s.cgroup(vmPath), let current = CPUSet(list: vm.cpus ?? "").flatMap({ $0.isEmpty ? nil : $0 }), !vmCPUs.isSubset(of: current) {
+            // machine.slice must reach the VM CPUs, and keeps the rest: libvirt pins the emulator and I/O threads of
+            // this VM to housekeeping CPUs (emulatorpin), and other VMs live there too. Narrowing it to the VM CPUs
+            // makes libvirt's sched_setaffinity fail ("cannot set CPU affinity ...: Invalid argument").
+            steps.append(cgroupCPUs(vm, value: current.union(vmCPUs), state: s))
         }
 
         // Every other cgroup keeps only housekeeping CPUs. v2: the top level is enough (children cannot use more than

@@ -24,6 +24,8 @@ public struct ShieldExecutor: Sendable {
         public var changed = 0
         /// What the kernel refused: the subject and why. Managed IRQs (EIO) are expected; the rest deserve a look.
         public var refused: [ShieldNote] = []
+        /// What was left as it is on purpose (`move`: a task already inside the VM's cgroup).
+        public var stayed: [ShieldNote] = []
         public var failedHard: Bool { refused.contains { !$0.subject.hasPrefix("/proc/irq/") } }
     }
 
@@ -214,6 +216,12 @@ public struct ShieldExecutor: Sendable {
             }
             let rel = (try? files.readText("/proc/\(pid)/cgroup")).flatMap { ShieldLoader.cpusetCgroup($0, v1: hierarchy.isV1) } ?? "/"
             let from = rel == "/" ? hierarchy.mount : hierarchy.mount + rel
+            // Already in the VM's place (libvirt's machine scope under machine.slice, with its own vcpu and
+            // emulator cgroups): moving it up would undo libvirt's placement.
+            if from.hasPrefix(vmCgroup + "/") {
+                out.stayed.append(ShieldNote(subject: "pid \(pid) (\(task.comm))", reason: "already in \(rel), inside the VM's cgroup"))
+                continue
+            }
             if from != vmCgroup { try append(.task(pid: pid, startTime: task.startTime, from: from)) }
             do { try writer.write(vmCgroup + "/cgroup.procs", String(pid)); out.changed += 1 } catch {
                 out.refused.append(ShieldNote(subject: "pid \(pid) (\(task.comm))", reason: error.description))
