@@ -2,7 +2,6 @@
 # /dev/dri/card0 open, as a display server does) is stopped, the framebuffer console handed over, bochs-drm
 # unloaded and the GPU pair bound to vfio-pci; restore gives back the drivers, the console and the running
 # display manager.
-LAB_DEFAULT="no"  # not yet passing on this machine: run it by name
 LAB_SHAPES="debian"
 LAB_TIMEOUT=240
 

@@ -2,7 +2,6 @@
 # at a fixed write (VFIOCTL_CRASH_AFTER_WRITES) and after kill -9 at a random moment, `vfioctl restore` and
 # `vfioctl unshield` leave the host as before: systemd's AllowedCPUs, the cgroups' cpusets, IRQ affinities, the
 # workqueue masks and every driver.
-LAB_DEFAULT="no"  # not yet passing on this machine: run it by name
 LAB_SHAPES="debian"
 LAB_TIMEOUT=400
 

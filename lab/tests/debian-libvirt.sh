@@ -3,7 +3,6 @@
 # lab guest wrote); while it runs the hook has bound the NVMe and shielded the VM's CPU through systemd
 # (AllowedCPUs on system.slice, user.slice, init.scope); `virsh destroy` gives back the driver and every value.
 # A VM without a spec is never touched. Two managed VMs started at once keep their journals apart.
-LAB_DEFAULT="no"  # not yet passing on this machine: run it by name
 LAB_SHAPES="debian"
 LAB_TIMEOUT=900
 
