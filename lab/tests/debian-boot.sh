@@ -3,7 +3,6 @@
 # writes the boot files and regenerates them for real (update-initramfs, update-grub); the machine reboots
 # through SeaBIOS and its own GRUB, and the NVMe is on vfio-pci from boot with the arguments doctor finds applied;
 # `setup --revert` (which regenerates the boot files again) and another reboot give nvme back and the original command line.
-LAB_DEFAULT="no"  # passes, but takes 15-20 min with the image build: run it by name
 LAB_SHAPES="debian"
 LAB_TIMEOUT=900
 LAB_REBOOTS=2

@@ -1,7 +1,9 @@
-# VMs through the real libvirtd on Debian (shape debian), with the hook `vfioctl define` installs: a VM for the
-# NVMe starts with `virsh start` (a nested TCG guest, adjusted as nested-nvme explains, that reads the marker the
-# lab guest wrote); while it runs the hook has bound the NVMe and shielded the VM's CPU through systemd
-# (AllowedCPUs on system.slice, user.slice, init.scope); `virsh destroy` gives back the driver and every value.
+# VMs through the real libvirtd on Debian (shape debian), with vfioctl's libvirt hook: `vfioctl define` refuses
+# (this guest has no KVM) before writing anything, so the domain `render libvirt --hook` prints, in its TCG form,
+# is defined with virsh and the hook installed with `hook install`. A VM for the NVMe starts with `virsh start`
+# (a nested TCG guest, adjusted as nested-nvme explains, that reads the marker the lab guest wrote); while it runs
+# the hook has bound the NVMe and shielded the VM's CPU through systemd (AllowedCPUs on system.slice, user.slice,
+# init.scope) and libvirt has pinned the vCPU thread there; `virsh destroy` gives back the driver and every value.
 # A VM without a spec is never touched. Two managed VMs started at once keep their journals apart.
 LAB_SHAPES="debian"
 LAB_TIMEOUT=900
