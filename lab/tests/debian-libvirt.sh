@@ -82,12 +82,16 @@ spec_for() { # NAME DEVICE PIN
 # This guest has no KVM (TCG has no VMX): vfioctl define refuses before writing anything, as libvirt would refuse
 # its type='kvm' domain. The same domain from render --hook, in its TCG form, is defined with virsh; the spec goes
 # where define puts it and the hook is installed as define installs it.
+vfioctl_files() { find /etc/vfioctl /var/lib/vfioctl/define /etc/libvirt/qemu -type f -exec md5sum {} + 2>/dev/null | sort; }
+
 define_for_tcg() { # NAME
+    vfioctl_files >"$OUT/files.before-define-$1"
     run_vfioctl "define-$1" define "$OUT/$1.toml"
     cat "$OUT/define-$1" "$OUT/define-$1.stderr"
     assert_eq "$(cat "$OUT/define-$1.status")" 3 "vfioctl define $1 refuses without KVM (exit 3)"
     assert_grep "/dev/kvm does not exist on this host" "$OUT/define-$1.stderr" "define names the missing /dev/kvm"
-    [[ ! -e /etc/vfioctl/vms/$1.toml && ! -e /etc/vfioctl/vms/$1.xml ]] || lab_fail "define wrote files before refusing"
+    vfioctl_files >"$OUT/files.after-define-$1"
+    same_host_values "$OUT/files.before-define-$1" "$OUT/files.after-define-$1" || lab_fail "define wrote files before refusing"
     virsh dominfo "$1" >/dev/null 2>&1 && lab_fail "define refused but libvirt knows $1"
     run_vfioctl "render-$1" render libvirt --hook "$OUT/$1.toml"
     assert_eq "$(cat "$OUT/render-$1.status")" 0 "vfioctl render libvirt --hook $1 exits 0"
