@@ -129,7 +129,12 @@ guest() {
     # This shell is on the host side now (CPU 0 only): the second one moves itself before it pins itself to CPU 1.
     sh -c 'vfioctl shield --move $$ >/dev/null && exec taskset -c 1 sh -c "while :; do :; done"' </dev/null >/dev/null 2>&1 &
     second=$!
-    sleep 1
+    # Its vfioctl start takes a while on a loaded machine: up to 20 s for the move and the pin.
+    _i=0
+    while [ "$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$second/status" 2>/dev/null)" != 1 ] && [ $_i -lt 200 ]; do
+        sleep 0.1
+        _i=$((_i + 1))
+    done
     [ "$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$second/status" 2>/dev/null)" = 1 ] ||
         lab_fail "the second stand-in is not on CPU 1 in the VM cgroup: $(cat "/proc/$second/cgroup" 2>&1)"
     progress shared
