@@ -21,7 +21,17 @@ host_values() {
         echo "cgroup:$u $(cat "/sys/fs/cgroup/$u/cpuset.cpus" 2>/dev/null)"
     done
     echo "cgroup:subtree_control $(cat /sys/fs/cgroup/cgroup.subtree_control)"
-    for f in /proc/irq/*/smp_affinity_list; do echo "$f $(cat "$f")"; done
+    # IRQs by what they serve (chip, vector, action from /proc/interrupts), not by number: a driver that binds
+    # again gets new IRQ numbers (two VMs released at once gave nvme's and e1000e's queues each other's numbers);
+    # IRQs without an action keep their number.
+    local n desc
+    declare -A irq_desc=()
+    while read -r n desc; do irq_desc[$n]=$desc; done < <(awk 'NR == 1 { cpus = NF; next }
+        $1 ~ /^[0-9]+:$/ { d = ""; for (i = cpus + 2; i <= NF; i++) d = d " " $i; print substr($1, 1, length($1) - 1), d }' /proc/interrupts)
+    for f in /proc/irq/*/smp_affinity_list; do
+        n=${f#/proc/irq/}; n=${n%%/*}
+        echo "irq:${irq_desc[$n]:-#$n} $(cat "$f")"
+    done | sort
     echo "default_smp_affinity $(cat /proc/irq/default_smp_affinity)"
     echo "workqueue $(cat /sys/devices/virtual/workqueue/cpumask)"
     echo "writeback $(cat /sys/bus/workqueue/devices/writeback/cpumask 2>/dev/null)"
