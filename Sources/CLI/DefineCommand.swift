@@ -47,7 +47,9 @@ struct Define: ParsableCommand {
         let script = HookScript.render(vfioctl: binary ?? Hook.Install.thisBinary())
         // libvirt defines a type='kvm' domain only where QEMU can open /dev/kvm ("does not support virt type
         // 'kvm'"): say so before writing anything. A bare /etc tree (no host model) is not checked.
-        let noKVM: String? = session.facts([.model]).host.flatMap { host in
+        // Read once: the KVM check and what is left to do both use the model and the boot files.
+        let facts = session.facts([.model, .boot], named: false)
+        let noKVM: String? = facts.host.flatMap { host in
             host.devices.isEmpty || host.kvm.deviceNode ? nil
                 : "/dev/kvm does not exist on this host: libvirt refuses a KVM domain (type='kvm') here; vfioctl doctor (kvm.available) says how to enable KVM"
         }
@@ -63,7 +65,7 @@ struct Define: ParsableCommand {
             print("\nthen run:")
             for c in plan.commands { print("  " + Self.shellLine(c)) }
             if plan.hookMissing { print("and install the libvirt hook \(HookScript.path) (as vfioctl hook install does)") }
-            try Self.whatIsLeft(vm, specPath: spec, plan: plan, session: session)
+            try Self.whatIsLeft(vm, specPath: spec, plan: plan, facts: facts, files: files)
             return
         }
 
@@ -86,16 +88,15 @@ struct Define: ParsableCommand {
             } catch { throw CLIError(error.description) }
         }
         print("defined \(vm.name). Undo with: vfioctl define --undo")
-        try Self.whatIsLeft(vm, specPath: spec, plan: plan, session: session)
+        try Self.whatIsLeft(vm, specPath: spec, plan: plan, facts: facts, files: files)
     }
 
     /// What the user still does: setup and reboot when pending, restarts, notes, then the install itself.
-    static func whatIsLeft(_ vm: VMSpec, specPath: String, plan: DefinePlan, session: HostSession) throws {
+    static func whatIsLeft(_ vm: VMSpec, specPath: String, plan: DefinePlan, facts: HostFacts, files: RootedFileSystem) throws {
         var left: [String] = []
-        let facts = session.facts([.model, .boot])
         let host = facts.host
         let vendor: CPUInfo.Vendor = host?.cpu.vendor ?? (vm.cpu.topoext ? .amd : .intel)
-        if let boot = try? BootConfig.plan(vm, cpuVendor: vendor, boot: facts.boot ?? BootFiles.load(session.files), host: host?.devices.isEmpty == false ? host : nil) {
+        if let boot = try? BootConfig.plan(vm, cpuVendor: vendor, boot: facts.boot ?? BootFiles.load(files), host: host?.devices.isEmpty == false ? host : nil) {
             if !boot.edits.isEmpty {
                 left.append("vfioctl setup \(Self.shellLine([specPath])) --apply (boot configuration is not done yet), then reboot")
             } else if let host, !BootArguments.wanted(vm, cpuVendor: vendor, binding: boot.binding).allSatisfy({ $0 == "vfio-pci.ids=" || host.cmdline.arguments.contains($0) }) {

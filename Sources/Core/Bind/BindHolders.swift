@@ -94,8 +94,8 @@ extension HeldFunction {
         let own = report.holders.compactMap { h -> (line: String, display: Bool)? in
             let nodes = h.nodes.filter { $0.address == address && !$0.isShared }
             guard !nodes.isEmpty else { return nil }
-            let inStoppedUnit = stoppedUnit != nil && h.unit == stoppedUnit
-            return ("\(h.command) (PID \(h.pid)\(inStoppedUnit ? ", \(h.unit!)" : "")): " + nodes.map(\.path).joined(separator: ", "), h.compositor != nil || inStoppedUnit)
+            let stopped = h.unit.flatMap { $0 == stoppedUnit ? $0 : nil }
+            return ("\(h.command) (PID \(h.pid)\(stopped.map { ", \($0)" } ?? "")): " + nodes.map(\.path).joined(separator: ", "), h.compositor != nil || stopped != nil)
         }
         return HeldFunction(address: address, driver: driver, holders: own.map(\.line),
                             onlyDisplayServers: !own.isEmpty && own.allSatisfy(\.display))

@@ -90,8 +90,8 @@ public struct ScannedProcess: Sendable, Equatable {
 
     /// The innermost unit (a `.service` or `.scope` path component) of the cgroup v2 line in /proc/PID/cgroup.
     public static func unit(cgroup text: String) -> String? {
-        let line = splitLines(text).first { $0.hasPrefix("0::") } ?? ""
-        return line.dropFirst(3).split(separator: "/").last { $0.hasSuffix(".service") || $0.hasSuffix(".scope") }.map(String.init)
+        ShieldLoader.cpusetCgroup(text, v1: false)?.split(separator: "/")
+            .last { $0.hasSuffix(".service") || $0.hasSuffix(".scope") }.map(String.init)
     }
 }
 
